@@ -1,0 +1,129 @@
+// Reverse-mode differentiation as a graph transform: gradients are built from each op's
+// gradient rule, which is written in other ops, so gradients of gradients come for free.
+import { Node, shapeStr } from './ir.js';
+import { Tensor, make } from './tensor.js';
+import { ELEMENTWISE } from './ops/elementwise.js';
+import { FAMILY, viewGrad } from './ops/structural.js';
+import { noGrad } from './state.js';
+
+type Rule = (node: Node, g: Tensor, inputs: Tensor[], out: Tensor) => (Tensor | null)[];
+
+function rule(node: Node): Rule {
+  const ew = ELEMENTWISE[node.op];
+  if (ew) {
+    if (!ew.grad) return () => node.inputs.map(() => null);
+    return (n, g, ins, out) => ew.grad!(g, ins, out, n.attrs);
+  }
+  switch (FAMILY[node.op]) {
+    case 'view': return (n, g, ins) => viewGrad(n, g, ins);
+    case 'reduce': return reduceGrad;
+    case 'matmul': return (_, g, [a, b]) => [g.matmul(b.transpose(1, 2)), a.transpose(1, 2).matmul(g)];
+    case 'rows': return rowsGrad;
+  }
+  return () => node.inputs.map(() => null);
+}
+
+function reduceGrad(node: Node, g: Tensor, [x]: Tensor[], out: Tensor): (Tensor | null)[] {
+  const axes: number[] = node.attrs.axes;
+  const keep = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const gk = g.reshape(...keep).expandTo(x.shape);
+  if (node.op === 'sum') return [gk];
+  if (node.op === 'max' || node.op === 'min') {
+    // split evenly between ties, as torch.amax does
+    const hit = x.eq(out.reshape(...keep).expandTo(x.shape)).float();
+    return [gk.mul(hit).div(hit.sum(axes, true))];
+  }
+  return [null];
+}
+
+function rowsGrad(node: Node, g: Tensor, ins: Tensor[], out: Tensor): (Tensor | null)[] {
+  const x = ins[0];
+  if (node.op === 'softmax') {
+    if (node.attrs.log) return [g.sub(out.exp().mul(g.sum(-1, true)))];
+    return [out.mul(g.sub(g.mul(out).sum(-1, true)))];
+  }
+  // crossEntropyRows: d loss_r / d x_rc = softmax_rc - q_rc, with q the smoothed one-hot target
+  const [, target] = ins;
+  const { labelSmoothing: ls, ignoreIndex } = node.attrs;
+  const C = x.shape[x.ndim - 1];
+  const onehot = target.unsqueeze(-1).eq(Tensor.arange(C).unsqueeze(0)).float();
+  const q = ls ? onehot.mul(1 - ls).add(ls / C) : onehot;
+  const keepRow = target.ne(ignoreIndex).float().unsqueeze(-1);
+  return [x.softmax(-1).sub(q).mul(g.unsqueeze(-1).mul(keepRow)), null];
+}
+
+/**
+ * Gradients of `output` with respect to `wrt`. With `createGraph` the result is itself
+ * differentiable (used by kn.grad for higher-order derivatives).
+ */
+export function gradients(output: Node, wrt: Node[], seed: Tensor, createGraph: boolean): (Tensor | null)[] {
+  const stop = new Set(wrt);
+  const order = topoSortUntil(output, stop);
+  const grads = new Map<Node, Tensor>();
+  grads.set(output, seed);
+  const run = () => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i];
+      const g = grads.get(node);
+      if (!g || stop.has(node) || !node.requiresGrad || !node.inputs.length) continue;
+      const ins = node.inputs.map((n) => Tensor.fromNode(n));
+      const gs = rule(node)(node, g, ins, Tensor.fromNode(node));
+      node.inputs.forEach((inp, k) => {
+        const gi = gs[k];
+        if (!gi || !inp.requiresGrad) return;
+        if (gi.shape.join() !== inp.shape.join()) throw new Error(`internal: gradient of ${node.op} input ${k} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(inp.shape)}`);
+        const prev = grads.get(inp);
+        grads.set(inp, prev ? prev.add(gi) : gi);
+      });
+    }
+  };
+  if (createGraph) run(); else noGrad(run);
+  return wrt.map((n) => grads.get(n) ?? null);
+}
+
+/** Like topoSort, but does not descend below the nodes in `stop`. */
+function topoSortUntil(root: Node, stop: Set<Node>): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>();
+  const stack: [Node, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [node, i] = top;
+    if (i === 0) { if (seen.has(node)) { stack.pop(); continue; } seen.add(node); }
+    const deps = stop.has(node) || !node.requiresGrad ? [] : node.inputs;
+    if (i < deps.length) { top[1]++; if (!seen.has(deps[i])) stack.push([deps[i], 0]); }
+    else { stack.pop(); order.push(node); }
+  }
+  return order;
+}
+
+/** loss.backward(): accumulates into `.grad` of every leaf that requires grad. */
+export function backward(t: Tensor, gradient?: Tensor): void {
+  const out = t.node;
+  if (!out.requiresGrad) throw new Error(`backward(): the tensor (shape ${shapeStr(t.shape)}) does not require grad: none of its inputs has requiresGrad set`);
+  if (!gradient && t.numel() !== 1) throw new Error(`backward(): a gradient argument is needed for a non-scalar output of shape ${shapeStr(t.shape)}`);
+  if (gradient && gradient.shape.join() !== t.shape.join()) throw new Error(`backward(): gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(t.shape)}`);
+  const leaves = collectLeaves(out);
+  const seed = gradient ?? make('const', [], { value: 1 }, t.shape, 'float32');
+  const gs = gradients(out, leaves, seed, false);
+  leaves.forEach((leaf, i) => {
+    const g = gs[i];
+    if (!g) return;
+    const owner = leaf.leaf!;
+    owner.grad = owner.grad ? owner.grad.add(g) : g;
+  });
+}
+
+function collectLeaves(root: Node): Node[] {
+  const out: Node[] = [];
+  const seen = new Set<Node>();
+  const stack = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n) || !n.requiresGrad) continue;
+    seen.add(n);
+    if (n.leaf) { out.push(n); continue; }
+    for (const i of n.inputs) stack.push(i);
+  }
+  return out;
+}

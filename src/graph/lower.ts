@@ -1,0 +1,333 @@
+// Lowering: turns one kernel group into WGSL through the emitters in src/shaders. View ops
+// become index arithmetic, elementwise ops become expressions, and buffers already planned
+// become loads, so a fused kernel reads each input once at the index it needs.
+import { type Node, type Shape, type DType, numel, contiguousStrides } from './ir.js';
+import { ELEMENTWISE, ELEMENTWISE_PRELUDE, f32 } from './ops/elementwise.js';
+import { FAMILY } from './ops/structural.js';
+import type { Group, Schedule } from './schedule.js';
+import { stridedView } from './views.js';
+import type { Storage, SharedBuffer } from '../runtime/buffers.js';
+import type { BufferDecl, ElemType } from '../shaders/common.js';
+import { elementwiseKernel } from '../shaders/elementwise.js';
+import { reduceKernel } from '../shaders/reduce.js';
+import { rowsKernel } from '../shaders/rows.js';
+import { matmulKernel, type MatmulTiling } from '../shaders/matmul.js';
+
+export interface Dispatch { wgsl: string; workgroups: [number, number, number]; buffers: SharedBuffer[] }
+
+export interface LowerContext {
+  storage: Map<Node, Storage>;
+  maxPerDim: number;
+  maxBindings: number;
+  tiling?: MatmulTiling;
+}
+
+const wgslType = (d: DType): string => (d === 'float32' || d === 'float16' ? 'f32' : d === 'bool' ? 'bool' : 'i32');
+const storeType = (d: DType): ElemType => (d === 'float32' || d === 'float16' ? 'f32' : d === 'bool' ? 'u32' : 'i32');
+
+function literal(v: number, d: DType): string {
+  if (d === 'bool') return v ? 'true' : 'false';
+  if (d === 'int32') return `${v | 0}i`;
+  return f32(v);
+}
+
+interface Idx { flat?: string; dims?: string[] }
+
+class Builder {
+  private blocks: string[][] = [[]];
+  private memos: Map<string, string>[] = [new Map()];
+  private tmp = 0;
+  /** nodes whose value at the kernel's own index sits in a register */
+  registers = new Map<Node, string>();
+  ownFlat = 'gi';
+  buffers = new Map<SharedBuffer, BufferDecl>();
+
+  constructor(private ctx: LowerContext) {}
+
+  emit(line: string): void { this.blocks[this.blocks.length - 1].push(line); }
+  fresh(p = 'v'): string { return `${p}${this.tmp++}`; }
+  /** Runs fn in a nested block (a loop body) and returns its lines. */
+  scoped(fn: () => void): string {
+    this.blocks.push([]); this.memos.push(new Map());
+    fn();
+    this.memos.pop();
+    return this.blocks.pop()!.map((l) => `    ${l}`).join('\n');
+  }
+  private memoGet(k: string): string | undefined {
+    for (let i = this.memos.length - 1; i >= 0; i--) { const v = this.memos[i].get(k); if (v) return v; }
+    return undefined;
+  }
+  private memoSet(k: string, v: string): void { this.memos[this.memos.length - 1].set(k, v); }
+
+  buffer(s: Storage, d: DType, writable: boolean): string {
+    let b = this.buffers.get(s.buf);
+    const type = storeType(d);
+    if (!b) { b = { name: `buf${this.buffers.size}`, type, writable }; this.buffers.set(s.buf, b); }
+    if (b.type !== type) throw new Error(`internal: buffer read as ${b.type} and ${type} in one kernel (a Kiln bug)`);
+    b.writable ||= writable;
+    return b.name;
+  }
+
+  flat(idx: Idx, shape: Shape): string {
+    if (idx.flat !== undefined) return idx.flat;
+    const st = contiguousStrides(shape);
+    const terms = idx.dims!.map((d, i) => (shape[i] === 1 ? '' : st[i] === 1 ? d : `${d} * ${st[i]}u`)).filter(Boolean);
+    if (!terms.length) return '0u';
+    const k = `flat|${terms.join('+')}`;
+    const hit = this.memoGet(k); if (hit) return hit;
+    const v = this.fresh('f'); this.emit(`let ${v} = ${terms.join(' + ')};`); this.memoSet(k, v);
+    return v;
+  }
+  dims(idx: Idx, shape: Shape): string[] {
+    if (idx.dims) return idx.dims;
+    const st = contiguousStrides(shape);
+    return shape.map((d, i) => {
+      if (d === 1) return '0u';
+      const e = i === 0 ? `${idx.flat} / ${st[i]}u` : st[i] === 1 ? `${idx.flat} % ${d}u` : `(${idx.flat} / ${st[i]}u) % ${d}u`;
+      const k = `dim|${e}`;
+      const hit = this.memoGet(k); if (hit) return hit;
+      const v = this.fresh('i'); this.emit(`let ${v} = ${e};`); this.memoSet(k, v);
+      return v;
+    });
+  }
+  private isOwn(idx: Idx): boolean { return idx.flat === this.ownFlat; }
+
+  /** The value of node n at idx (a WGSL expression of n's type). */
+  value(n: Node, idx: Idx): string {
+    const reg = this.registers.get(n);
+    if (reg !== undefined && this.isOwn(idx)) return reg;
+    const s = this.ctx.storage.get(n);
+    if (s) {
+      const k = `${n.id}|${this.flat(idx, n.shape)}`;
+      const hit = this.memoGet(k); if (hit) return hit;
+      const b = this.buffer(s, n.dtype, false);
+      const raw = `${b}[${s.offset ? `${s.offset}u + ` : ''}${this.flat(idx, n.shape)}]`;
+      const v = this.fresh('l');
+      this.emit(`let ${v} = ${n.dtype === 'bool' ? `(${raw} != 0u)` : raw};`);
+      this.memoSet(k, v);
+      return v;
+    }
+    return this.compute(n, idx);
+  }
+
+  /** The value of n at idx computed inline from its inputs. */
+  compute(n: Node, idx: Idx): string {
+    const key = `${n.id}|c|${idx.flat ?? idx.dims!.join(',')}`;
+    const hit = this.memoGet(key); if (hit) return hit;
+    const r = this.computeUncached(n, idx);
+    this.memoSet(key, r);
+    return r;
+  }
+
+  private computeUncached(n: Node, idx: Idx): string {
+    const a = n.attrs;
+    if (n.op === 'assign') return this.value(n.inputs[1], idx);
+    const ew = ELEMENTWISE[n.op];
+    if (ew) {
+      const args = n.inputs.map((i) => this.value(i, idx));
+      const v = this.fresh();
+      this.emit(`let ${v} = ${ew.wgsl(args, a, wgslType(n.dtype))};`);
+      return v;
+    }
+    switch (n.op) {
+      case 'const': return literal(a.value, n.dtype);
+      case 'arange': return `i32(${this.dims(idx, n.shape)[0]})`;
+      case 'rand': {
+        const seed = this.value(n.inputs[0], { flat: '0u' });
+        const v = this.fresh('r');
+        this.emit(`let ${v} = kn_rand(u32(${seed}), ${this.flat(idx, n.shape)}, ${a.salt >>> 0}u);`);
+        return v;
+      }
+      case 'reshape': return this.value(n.inputs[0], { flat: this.flat(idx, n.shape) });
+      case 'permute': {
+        const d = this.dims(idx, n.shape);
+        const r = new Array<string>(d.length);
+        a.dims.forEach((p: number, i: number) => { r[p] = d[i]; });
+        return this.value(n.inputs[0], { dims: r });
+      }
+      case 'expand': {
+        const d = this.dims(idx, n.shape), inShape = n.inputs[0].shape;
+        return this.value(n.inputs[0], { dims: d.map((x, i) => (inShape[i] === 1 ? '0u' : x)) });
+      }
+      case 'slice': {
+        const d = this.dims(idx, n.shape);
+        return this.value(n.inputs[0], { dims: d.map((x, i) => (a.starts[i] === 0 && a.steps[i] === 1 ? x : `(${a.starts[i]}u + ${x} * ${a.steps[i]}u)`)) });
+      }
+      case 'pad': {
+        const d = this.dims(idx, n.shape), inShape = n.inputs[0].shape;
+        // u32 wrap-around makes one comparison check both sides
+        const shifted = d.map((x, i) => (a.before[i] ? `(${x} - ${a.before[i]}u)` : x));
+        const ok = this.fresh('ok');
+        this.emit(`let ${ok} = ${shifted.map((x, i) => `${x} < ${inShape[i]}u`).join(' && ') || 'true'};`);
+        const inner = this.value(n.inputs[0], { dims: shifted.map((x) => `select(0u, ${x}, ${ok})`) });
+        return `select(${literal(0, n.dtype)}, ${inner}, ${ok})`;
+      }
+      case 'concat': {
+        const d = this.dims(idx, n.shape);
+        let off = 0;
+        const parts: [string, string][] = [];
+        for (const inp of n.inputs) {
+          const len = inp.shape[a.axis];
+          const local = `min(${d[a.axis]} - ${off}u, ${len - 1}u)`;
+          const dd = d.slice(); dd[a.axis] = off ? `select(0u, ${local}, ${d[a.axis]} >= ${off}u)` : `min(${d[a.axis]}, ${len - 1}u)`;
+          parts.push([`${d[a.axis]} < ${off + len}u`, this.value(inp, { dims: dd })]);
+          off += len;
+        }
+        let e = parts[parts.length - 1][1];
+        for (let i = parts.length - 2; i >= 0; i--) e = `select(${e}, ${parts[i][1]}, ${parts[i][0]})`;
+        const v = this.fresh(); this.emit(`let ${v} = ${e};`);
+        return v;
+      }
+      case 'indexSelect': case 'gather': {
+        const d = this.dims(idx, n.shape);
+        const [src, index] = n.inputs;
+        const at = n.op === 'indexSelect' ? this.value(index, { dims: [d[a.axis]] }) : this.value(index, { dims: d });
+        const dd = d.slice();
+        // clamp: an index out of range must never read past the buffer
+        dd[a.axis] = `u32(clamp(${at}, 0i, ${src.shape[a.axis] - 1}i))`;
+        return this.value(src, { dims: dd });
+      }
+    }
+    throw new Error(`internal: cannot inline op ${n.op} (family ${FAMILY[n.op]}) (a Kiln bug)`);
+  }
+
+  store(n: Node, flat: string, v: string): void {
+    const s = this.ctx.storage.get(n)!;
+    const b = this.buffer(s, n.dtype, true);
+    this.emit(`${b}[${s.offset ? `${s.offset}u + ` : ''}${flat}] = ${n.dtype === 'bool' ? `select(0u, 1u, ${v})` : v};`);
+  }
+
+  body(): string { return this.blocks[0].map((l) => `  ${l}`).join('\n'); }
+  decls(): BufferDecl[] { return [...this.buffers.values()]; }
+  bufferList(): SharedBuffer[] { return [...this.buffers.keys()]; }
+}
+
+const PRELUDE = `${ELEMENTWISE_PRELUDE}
+fn kn_rand(seed: u32, i: u32, salt: u32) -> f32 {
+  // PCG hash of (seed, index, salt): counter-based, so replays and fusion give the same stream
+  var h = i * 747796405u + 2891336453u + seed * 277803737u + salt * 2654435769u;
+  h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
+  h = (h >> 22u) ^ h;
+  h = h * 747796405u + seed;
+  h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
+  h = (h >> 22u) ^ h;
+  return f32(h >> 8u) * (1.0 / 16777216.0);
+}`;
+
+function checkBindings(b: Builder, ctx: LowerContext, what: string): void {
+  if (b.buffers.size > ctx.maxBindings) {
+    throw new Error(`a fused ${what} kernel needs ${b.buffers.size} storage buffers but the adapter allows ${ctx.maxBindings} (maxStorageBuffersPerShaderStage); this graph is not supported yet on this adapter`);
+  }
+}
+
+/** Stores every output of an elementwise-style body at the kernel's own index. */
+function storeOutputs(b: Builder, g: Group, sched: Schedule, shapeOf: Shape): void {
+  void shapeOf;
+  for (const o of g.outputs) {
+    if (o === g.core) continue;
+    const v = b.compute(o, { flat: b.ownFlat });
+    b.store(o, b.ownFlat, v);
+    b.registers.set(o, v);
+    for (const [alias, base] of sched.writesInto) if (alias.op === 'assign' && alias.inputs[1] === o && base === sched.writesInto.get(o)) b.registers.set(alias, v);
+  }
+}
+
+export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispatch[] {
+  const b = new Builder(ctx);
+  const last = g.outputs[g.outputs.length - 1];
+  switch (g.kind) {
+    case 'elementwise': {
+      storeOutputs(b, g, sched, last.shape);
+      checkBindings(b, ctx, 'elementwise');
+      const k = elementwiseKernel({ buffers: b.decls(), prelude: PRELUDE, size: numel(last.shape), body: b.body(), maxPerDim: ctx.maxPerDim });
+      return [{ ...k, buffers: b.bufferList() }];
+    }
+    case 'concat': return lowerConcat(g, ctx);
+    case 'reduce': {
+      const core = g.core!, x = core.inputs[0];
+      const axes: number[] = core.attrs.axes;
+      const outputs = numel(core.shape), K = axes.reduce((p, ax) => p * x.shape[ax], 1);
+      const keptShape = x.shape.filter((_, i) => !axes.includes(i)), redShape = axes.map((ax) => x.shape[ax]);
+      b.ownFlat = 'o';
+      const od = b.dims({ flat: 'o' }, keptShape);
+      const load = b.scoped(() => {
+        const kd = b.dims({ flat: 'k' }, redShape);
+        let ki = 0, oi = 0;
+        const dims = x.shape.map((_, i) => (axes.includes(i) ? kd[ki++] : od[oi++]));
+        b.emit(`let val = ${b.value(x, { dims })};`);
+      });
+      const pre = b.body();
+      const ty = wgslType(x.dtype);
+      const arg = core.op === 'argmax' || core.op === 'argmin';
+      const store = b.scoped(() => {
+        b.registers.set(core, arg ? 'i32(arg)' : 'acc');
+        if (g.outputs.includes(core)) b.store(core, 'o', arg ? 'i32(arg)' : 'acc');
+        storeOutputs(b, g, sched, core.shape);
+      });
+      checkBindings(b, ctx, 'reduction');
+      const k = reduceKernel({
+        buffers: b.decls(), prelude: PRELUDE, op: core.op, ty, outputs, reduceSize: K,
+        pre, load, store, maxPerDim: ctx.maxPerDim,
+      });
+      return [{ ...k, buffers: b.bufferList() }];
+    }
+    case 'rows': {
+      const core = g.core!, x = core.inputs[0];
+      const C = x.shape[x.shape.length - 1], R = numel(x.shape) / C;
+      b.ownFlat = core.op === 'softmax' ? '(r * C + c)' : 'r';
+      const load = b.scoped(() => { b.emit(`let x = ${b.value(x, { flat: `(r * ${C}u + c)` })};`); });
+      let target: string | undefined;
+      if (core.op === 'crossEntropyRows') target = b.scoped(() => { b.emit(`let t = ${b.value(core.inputs[1], { flat: 'r' })};`); });
+      const store = b.scoped(() => b.store(core, core.op === 'softmax' ? `(r * ${C}u + c)` : 'r', core.op === 'softmax' ? 'y' : 'loss'));
+      checkBindings(b, ctx, 'row');
+      const k = rowsKernel({
+        buffers: b.decls(), prelude: PRELUDE, rows: R, cols: C, load, store, target,
+        mode: core.op === 'softmax' ? (core.attrs.log ? 'logSoftmax' : 'softmax') : 'nll',
+        labelSmoothing: core.attrs.labelSmoothing, ignoreIndex: core.attrs.ignoreIndex, maxPerDim: ctx.maxPerDim,
+      });
+      return [{ ...k, buffers: b.bufferList() }];
+    }
+    case 'matmul': {
+      const core = g.core!;
+      const [B, M, N] = core.shape, K = core.inputs[0].shape[2];
+      const isBuf = (n: Node) => ctx.storage.has(n);
+      const operand = (n: Node) => {
+        const v = stridedView(n, isBuf);
+        if (!v) throw new Error('internal: matmul operand is not a strided view (a Kiln bug)');
+        const s = ctx.storage.get(v.base)!;
+        return { buf: b.buffer(s, v.base.dtype, false), offset: s.offset + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] };
+      };
+      const a = operand(core.inputs[0]), bb = operand(core.inputs[1]);
+      b.ownFlat = 'fo';
+      b.emit(`let fo = (bi * ${M}u + row) * ${N}u + col;`);
+      b.registers.set(core, 'acc');
+      if (g.outputs.includes(core)) b.store(core, 'fo', 'acc');
+      storeOutputs(b, g, sched, core.shape);
+      checkBindings(b, ctx, 'matmul');
+      const k = matmulKernel({
+        buffers: b.decls(), prelude: PRELUDE, batch: B, M, N, K, a, b: bb,
+        epilogue: b.body(), tiling: ctx.tiling, maxPerDim: ctx.maxPerDim,
+      });
+      return [{ ...k, buffers: b.bufferList() }];
+    }
+  }
+}
+
+/** A concat with more inputs than a kernel can bind: one copy kernel per input. */
+function lowerConcat(g: Group, ctx: LowerContext): Dispatch[] {
+  const n = g.outputs[0];
+  const axis = n.attrs.axis;
+  const out: Dispatch[] = [];
+  let off = 0;
+  for (const inp of n.inputs) {
+    const b = new Builder(ctx);
+    const d = b.dims({ flat: 'gi' }, inp.shape);
+    const v = b.value(inp, { flat: 'gi' });
+    const od = d.slice(); od[axis] = off ? `(${d[axis]} + ${off}u)` : d[axis];
+    b.store(n, b.flat({ dims: od }, n.shape), v);
+    const k = elementwiseKernel({ buffers: b.decls(), prelude: PRELUDE, size: numel(inp.shape), body: b.body(), maxPerDim: ctx.maxPerDim });
+    out.push({ ...k, buffers: b.bufferList() });
+    off += inp.shape[axis];
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+// Execution: schedule a graph into kernel groups, plan their memory by liveness, lower them
+// to WGSL, and encode every dispatch into one command buffer. A Program is the reusable
+// result; eager reads build one, run it once and give its intermediates back to the pool.
+import { Node, type DType, numel } from './ir.js';
+import { schedule, assignBase } from './schedule.js';
+import { lowerGroup, type Dispatch } from './lower.js';
+import { state } from './state.js';
+import { gpu, info } from '../runtime/device.js';
+import { pool, newStorage, type Storage, type SharedBuffer } from '../runtime/buffers.js';
+import { getKernel } from '../runtime/pipelines.js';
+import { currentTiling } from './tuning.js';
+
+export interface ProgramStats { kernels: number; dispatches: number; bufferBytes: number; intermediateBytes: number }
+
+export interface Program {
+  passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; wgsl: string }[];
+  intermediates: SharedBuffer[];
+  /** target nodes and the storage the program writes them to */
+  outputs: Map<Node, Storage>;
+  assigns: Node[];
+  stats: ProgramStats;
+}
+
+const BYTES = 4; // every dtype Kiln stores today is 32 bits wide (bool as u32)
+
+/** Builds a program that computes `targets` (and performs the assigns among them). */
+export async function buildProgram(targets: Node[]): Promise<Program> {
+  const inf = info();
+  const maxBindings = inf.limits.maxStorageBuffersPerShaderStage;
+  const sched = schedule(targets, maxBindings);
+  const storage = new Map<Node, Storage>();
+  // realized inputs
+  for (const g of sched.groups) for (const l of g.loads.keys()) if (l.realized) storage.set(l, l.storage!);
+  // liveness: last group that reads each node
+  const lastUse = new Map<Node, number>();
+  sched.groups.forEach((g, i) => { for (const l of g.loads.keys()) lastUse.set(l, i); });
+  const intermediates: SharedBuffer[] = [];
+  const free = new Map<number, SharedBuffer[]>();
+  const outputs = new Map<Node, Storage>();
+  const releaseAt = new Map<number, Node[]>();
+  const bytesOf = (n: Node) => Math.max(numel(n.shape), 1) * BYTES;
+  for (let i = 0; i < sched.groups.length; i++) {
+    const g = sched.groups[i];
+    for (const o of g.outputs) {
+      const base = sched.writesInto.get(o);
+      if (base) storage.set(o, base.storage!);
+      else if (sched.targets.has(o)) { const s = newStorage(bytesOf(o)); storage.set(o, s); outputs.set(o, s); }
+      else {
+        // reuse a buffer whose last reader has already run
+        const size = bytesOf(o);
+        const list = [...free.entries()].find(([cap, l]) => cap >= size && cap <= size * 2 && l.length);
+        let sb = list?.[1].pop();
+        if (!sb) { sb = pool.take(size).retain(); intermediates.push(sb); }
+        storage.set(o, { buf: sb, offset: 0 });
+        const end = lastUse.get(o) ?? i;
+        if (!releaseAt.has(end)) releaseAt.set(end, []);
+        releaseAt.get(end)!.push(o);
+      }
+    }
+    // aliases: assigns whose value was placed in the target
+    for (const [n, base] of sched.writesInto) if (n.op === 'assign' && sched.writer.get(n) === g) storage.set(n, base.storage!);
+    for (const n of releaseAt.get(i) ?? []) {
+      const s = storage.get(n)!;
+      if (!free.has(s.buf.bytes)) free.set(s.buf.bytes, []);
+      free.get(s.buf.bytes)!.push(s.buf);
+    }
+  }
+  // assign nodes that are targets are outputs too (they live in their base's storage)
+  const assigns = [...sched.writesInto.keys()].filter((n) => n.op === 'assign');
+  const ctx = { storage, maxPerDim: inf.limits.maxComputeWorkgroupsPerDimension, maxBindings, tiling: currentTiling() };
+  const dispatches: Dispatch[] = sched.groups.flatMap((g) => lowerGroup(g, sched, ctx));
+  const kernels = await Promise.all(dispatches.map((d) => getKernel(d.wgsl)));
+  const device = gpu();
+  const passes = dispatches.map((d, i) => {
+    const k = kernels[i];
+    const entries: GPUBindGroupEntry[] = d.buffers.map((sb, j) => ({ binding: k.bindings.get(`buf${j}`)!, resource: { buffer: sb.buffer } }));
+    const bindGroup = device.createBindGroup({ layout: k.pipeline.getBindGroupLayout(0), entries });
+    return { pipeline: k.pipeline, bindGroup, workgroups: d.workgroups, wgsl: d.wgsl };
+  });
+  const outBytes = [...outputs.values()].reduce((s, o) => s + o.buf.bytes, 0);
+  const interBytes = intermediates.reduce((s, b) => s + b.bytes, 0);
+  return {
+    passes, intermediates, outputs, assigns,
+    stats: { kernels: sched.groups.length, dispatches: passes.length, bufferBytes: outBytes + interBytes, intermediateBytes: interBytes },
+  };
+}
+
+/** Encodes the whole program into one compute pass and one submit. */
+export function runProgram(p: Program, before?: (enc: GPUCommandEncoder) => void, after?: (enc: GPUCommandEncoder) => void): void {
+  const device = gpu();
+  const enc = device.createCommandEncoder();
+  before?.(enc);
+  if (p.passes.length) {
+    const pass = enc.beginComputePass();
+    for (const d of p.passes) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+    }
+    pass.end();
+  }
+  after?.(enc);
+  device.queue.submit([enc.finish()]);
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Computes the given nodes (and every pending assign) in one submit. Serialised: one at a time. */
+export function realize(nodes: Node[]): Promise<void> {
+  const run = async () => {
+    if (state.trace) throw new Error('cannot read a tensor\'s value inside a function traced by kn.compile; return it instead and read it after the call');
+    const targets = new Set(nodes.filter((n) => !n.realized));
+    for (const a of state.pendingAssigns) if (!a.realized) targets.add(a);
+    for (const k of state.pendingKeep) if (!k.realized) targets.add(k);
+    state.pendingAssigns = [];
+    state.pendingKeep = [];
+    if (!targets.size) return;
+    const p = await buildProgram([...targets]);
+    runProgram(p);
+    finishAssigns(p);
+    for (const [n, s] of p.outputs) n.setStorage(s);
+    for (const b of p.intermediates) b.release();
+  };
+  const r = queue.then(run, run);
+  queue = r.catch(() => undefined);
+  return r;
+}
+
+/** Assigns become realized leaves in their base's storage; the overwritten version is retired. */
+export function finishAssigns(p: Program): void {
+  // oldest first, so a chain of assigns ends on the newest version
+  for (const a of p.assigns) {
+    const base = assignBase(a);
+    const s = base.storage!;
+    s.buf.retain();
+    a.setStorage({ buf: s.buf, offset: s.offset });
+    base.overwritten = true;
+    base.releaseStorage();
+    a.inputs = [];
+  }
+}
+
+/** Copies a realized node's value to the CPU. */
+export async function readback(n: Node): Promise<Float32Array | Int32Array | Uint8Array> {
+  const s = n.storage;
+  if (!s) throw new Error('internal: readback of an unrealized node');
+  const device = gpu();
+  const count = numel(n.shape);
+  const bytes = Math.max(count, 1) * BYTES;
+  const staging = device.createBuffer({ size: bytes, usage: 0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */ });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(s.buf.buffer, s.offset * BYTES, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x0001);
+  const raw = staging.getMappedRange().slice(0, count * BYTES);
+  staging.unmap();
+  staging.destroy();
+  if (n.dtype === 'int32') return new Int32Array(raw);
+  if (n.dtype === 'bool') return Uint8Array.from(new Uint32Array(raw));
+  return new Float32Array(raw);
+}
+
+/** A realized leaf holding the given values. */
+export function uploadNode(values: ArrayLike<number>, shape: readonly number[], dtype: DType): Node {
+  const n = new Node('buffer', [], {}, shape.slice(), dtype);
+  const count = numel(shape);
+  const s = newStorage(Math.max(count, 1) * BYTES);
+  const arr = dtype === 'int32' ? Int32Array.from(values) : dtype === 'bool' ? Uint32Array.from(values, (v) => (v ? 1 : 0)) : Float32Array.from(values);
+  if (count) gpu().queue.writeBuffer(s.buf.buffer, 0, arr.buffer, arr.byteOffset, arr.byteLength);
+  n.setStorage(s);
+  return n;
+}

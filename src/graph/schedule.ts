@@ -1,0 +1,247 @@
+// Fusion as a graph transform: partitions the unrealized part of a graph into kernel groups.
+// Elementwise chains and broadcasts fuse into one kernel; elementwise producers of a
+// reduction, softmax or matmul-free row op become its prologue; elementwise consumers of a
+// matmul or reduction become its epilogue; same-sized elementwise kernels that feed each
+// other merge into one multi-output kernel (an optimizer's update of params and state).
+import { Node, numel, topoSort } from './ir.js';
+import { ELEMENTWISE } from './ops/elementwise.js';
+import { FAMILY } from './ops/structural.js';
+import { stridedView } from './views.js';
+
+export type GroupKind = 'elementwise' | 'reduce' | 'matmul' | 'rows' | 'concat';
+
+export class Group {
+  /** nodes this kernel stores, in the order they are computed */
+  outputs: Node[] = [];
+  /** materialized nodes it reads -> whether every read is at the output's own index */
+  loads = new Map<Node, boolean>();
+  deps = new Set<Group>();
+  constructor(public kind: GroupKind, public core?: Node) {}
+}
+
+export interface Schedule {
+  groups: Group[];
+  /** materialized nodes and the group that writes each */
+  writer: Map<Node, Group>;
+  /** assign nodes (and values placed into an assign's storage) -> the realized node whose storage they write */
+  writesInto: Map<Node, Node>;
+  targets: Set<Node>;
+}
+
+const isElementwise = (n: Node) => n.op in ELEMENTWISE;
+const family = (n: Node) => (isElementwise(n) ? 'elementwise' : FAMILY[n.op]);
+const IDENTITY_VIEWS = new Set(['reshape']);
+
+/** The realized node an assign (or a chain of assigns) finally writes into. */
+export function assignBase(n: Node): Node {
+  let b = n.inputs[0];
+  while (!b.realized && b.op === 'assign') b = b.inputs[0];
+  if (!b.realized) throw new Error('assign: the target must be a realized tensor (a parameter or buffer)');
+  return b;
+}
+
+export function schedule(targetList: Node[], maxBindings: number): Schedule {
+  const targets = new Set(targetList);
+  const order = topoSort(targetList).filter((n) => !n.realized);
+  for (const n of topoSort(targetList)) {
+    if (n.overwritten) throw new Error('a tensor depends on a value that an in-place update (an optimizer step) has since overwritten; compute it (or call backward) before the step');
+  }
+  const consumers = new Map<Node, number>();
+  for (const n of order) for (const i of new Set(n.inputs)) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+
+  // ---- which nodes get a buffer
+  const mat = new Set<Node>();
+  for (const n of order) {
+    const f = family(n);
+    if (targets.has(n) || f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'assign') mat.add(n);
+    else if (f === 'elementwise' && (consumers.get(n) ?? 0) > 1) mat.add(n);
+    else if (n.op === 'concat' && n.inputs.length > maxBindings - 4) mat.add(n);
+    else if (f === 'view' && n.op !== 'concat' && (consumers.get(n) ?? 0) > 1 && !isCheapView(n)) mat.add(n);
+  }
+  // matmul operands must be strided views of buffers
+  for (const n of order) {
+    if (family(n) !== 'matmul') continue;
+    for (const operand of n.inputs) {
+      let base = operand;
+      while (!base.realized && !mat.has(base) && family(base) === 'view' && ['reshape', 'permute', 'expand', 'slice'].includes(base.op)) base = base.inputs[0];
+      if (!base.realized) mat.add(base);
+      if (!stridedView(operand, (x) => x.realized || mat.has(x))) mat.add(operand);
+    }
+  }
+
+  // ---- placement: an assign whose value already gets a buffer writes it straight into the target
+  const writesInto = new Map<Node, Node>();
+  const placedValue = new Map<Node, Node>(); // assign -> value computed in place
+  for (const n of order) {
+    if (n.op !== 'assign') continue;
+    const base = assignBase(n);
+    writesInto.set(n, base);
+    const v = n.inputs[1];
+    if (mat.has(v) && !v.realized && !targets.has(v) && !writesInto.has(v) && family(v) !== 'view') {
+      writesInto.set(v, base);
+      placedValue.set(n, v);
+    }
+  }
+
+  // ---- one group per materialized node
+  const groups: Group[] = [];
+  const writer = new Map<Node, Group>();
+  for (const n of order) {
+    if (!mat.has(n)) continue;
+    const pv = placedValue.get(n);
+    if (pv) { writer.set(n, writer.get(pv)!); continue; } // an alias of its placed value
+    const f = family(n);
+    const kind: GroupKind = n.op === 'concat' && n.inputs.length > maxBindings - 4 ? 'concat'
+      : f === 'reduce' || f === 'matmul' || f === 'rows' ? f : 'elementwise';
+    const g = new Group(kind, kind === 'elementwise' || kind === 'concat' ? undefined : n);
+    g.outputs.push(n);
+    groups.push(g);
+    writer.set(n, g);
+  }
+  const isLoad = (x: Node) => x.realized || mat.has(x);
+  for (const g of groups) collectLoads(g, isLoad);
+
+  const rebuildDeps = () => {
+    for (const g of groups) {
+      g.deps.clear();
+      for (const l of g.loads.keys()) { const w = writer.get(l); if (w && w !== g) g.deps.add(w); }
+    }
+    // write-after-read: whoever reads the version an assign overwrites runs before the write
+    for (const [n, base] of writesInto) {
+      if (n.op !== 'assign') continue;
+      const w = writer.get(n)!;
+      const prev = n.inputs[0];
+      for (const g of groups) if (g !== w && g.loads.has(prev)) w.deps.add(g);
+      void base;
+    }
+  };
+  rebuildDeps();
+
+  const reaches = (from: Group, to: Group, skipDirect: boolean): boolean => {
+    // is `to` reachable from `from` along "is depended on by" edges (from runs before to)?
+    const users = new Map<Group, Group[]>();
+    for (const g of groups) for (const d of g.deps) { if (!users.has(d)) users.set(d, []); users.get(d)!.push(g); }
+    const stack = (users.get(from) ?? []).filter((u) => !(skipDirect && u === to));
+    const seen = new Set<Group>();
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (x === to) return true;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      stack.push(...(users.get(x) ?? []));
+    }
+    return false;
+  };
+  const inPlaceSafe = (a: Group, b: Group): boolean => {
+    // after a merge, a buffer written by the kernel may only be read at the same index
+    const loads = new Map(a.loads);
+    for (const [k, v] of b.loads) loads.set(k, (loads.get(k) ?? true) && v);
+    for (const o of [...a.outputs, ...b.outputs]) {
+      const base = writesInto.get(o);
+      if (!base) continue;
+      for (const [l, identity] of loads) if (!identity && (l === base || (writesInto.get(l) === base))) return false;
+    }
+    return true;
+  };
+  const merge = (into: Group, from: Group) => {
+    for (const o of from.outputs) writer.set(o, into);
+    for (const n of writer.keys()) if (writer.get(n) === from) writer.set(n, into);
+    into.outputs = [...from.outputs, ...into.outputs];
+    groups.splice(groups.indexOf(from), 1);
+    into.loads.clear();
+    collectLoads(into, isLoad);
+    rebuildDeps();
+  };
+
+  // ---- epilogues: an elementwise kernel that reads a lone matmul/reduction result at its own index
+  for (const g of groups.slice()) {
+    if (g.kind !== 'elementwise' || g.outputs.length !== 1) continue;
+    for (const [l, identity] of g.loads) {
+      const c = writer.get(l);
+      if (!identity || !c || (c.kind !== 'matmul' && c.kind !== 'reduce') || c.outputs.length !== 1 || c.outputs[0] !== l) continue;
+      if (targets.has(l) || consumers.get(l) !== 1 || numel(l.shape) !== numel(g.outputs[0].shape)) continue;
+      if (reaches(c, g, true) || !inPlaceSafe(c, g)) continue;
+      // the core value now lives in a register
+      mat.delete(l);
+      writer.delete(l);
+      c.outputs = g.outputs.slice();
+      for (const o of g.outputs) writer.set(o, c);
+      groups.splice(groups.indexOf(g), 1);
+      c.loads.clear();
+      collectLoads(c, (x) => x.realized || mat.has(x));
+      rebuildDeps();
+      break;
+    }
+  }
+
+  // ---- sibling fusion: same-sized elementwise kernels feeding each other become one
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const g of groups) {
+      if (g.kind !== 'elementwise') continue;
+      const size = numel(g.outputs[0].shape);
+      for (const [l, identity] of g.loads) {
+        const p = writer.get(l);
+        if (!identity || !p || p === g || p.kind !== 'elementwise' || numel(p.outputs[0].shape) !== size) continue;
+        if (reaches(p, g, true) || !inPlaceSafe(p, g)) continue;
+        merge(g, p);
+        changed = true;
+        break;
+      }
+      if (changed) break;
+    }
+  }
+
+  return { groups: orderGroups(groups), writer, writesInto, targets };
+}
+
+/** Views that are free to recompute in every consumer. */
+function isCheapView(n: Node): boolean {
+  let x = n;
+  while (!x.realized && FAMILY[x.op] === 'view' && ['reshape', 'permute', 'expand', 'slice'].includes(x.op)) x = x.inputs[0];
+  return x.realized || FAMILY[x.op] === 'source';
+}
+
+/** Walks a group's inline expressions and records every buffer read and whether it is at the output index. */
+function collectLoads(g: Group, isLoad: (n: Node) => boolean): void {
+  const done = new Set<Node>(); // outputs already computed: registers when read at the output index
+  const record = (n: Node, identity: boolean) => g.loads.set(n, (g.loads.get(n) ?? true) && identity);
+  const visit = (n: Node, identity: boolean): void => {
+    if (n === g.core && !g.outputs.includes(n)) return; // the epilogue's register
+    if (done.has(n)) { if (!identity) record(n, false); return; }
+    if (isLoad(n)) { record(n, identity); return; }
+    inline(n, identity);
+  };
+  const inline = (n: Node, identity: boolean): void => {
+    const f = family(n);
+    if (n.op === 'assign') visit(n.inputs[1], identity);
+    else if (f === 'elementwise') n.inputs.forEach((i) => visit(i, identity));
+    else if (f === 'view' && IDENTITY_VIEWS.has(n.op)) visit(n.inputs[0], identity);
+    else n.inputs.forEach((i) => visit(i, false)); // other views, sources, a core's operands
+  };
+  if (g.core) g.core.inputs.forEach((i) => visit(i, false));
+  for (const o of g.outputs) {
+    if (o !== g.core) {
+      if (g.kind === 'concat') o.inputs.forEach((i) => visit(i, false));
+      else inline(o, true);
+    }
+    done.add(o);
+  }
+}
+
+function orderGroups(groups: Group[]): Group[] {
+  const out: Group[] = [];
+  const state = new Map<Group, number>();
+  const visit = (g: Group) => {
+    const s = state.get(g);
+    if (s === 2) return;
+    if (s === 1) throw new Error('internal: kernel dependency cycle (a Kiln bug)');
+    state.set(g, 1);
+    for (const d of g.deps) visit(d);
+    state.set(g, 2);
+    out.push(g);
+  };
+  for (const g of groups) visit(g);
+  return out;
+}

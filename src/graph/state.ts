@@ -1,0 +1,29 @@
+// Engine-wide state of the graph layer: grad mode, the layer-name scope used in error
+// messages, pending assigns, and the trace that kn.compile records into.
+import type { Node } from './ir.js';
+
+export const state = {
+  gradEnabled: true,
+  scopes: [] as string[],
+  /** assign nodes not yet realized, in the order they were made */
+  pendingAssigns: [] as Node[],
+  /** values to compute with the next pending assigns (gradients an optimizer read) */
+  pendingKeep: [] as Node[],
+  /** set while kn.compile traces a function */
+  trace: null as null | { outputsExtra: Set<Node> },
+};
+
+export function scopeSuffix(): string {
+  return state.scopes.length ? ` (in ${state.scopes.join(' > ')})` : '';
+}
+
+export function withScope<R>(name: string, fn: () => R): R {
+  state.scopes.push(name);
+  try { return fn(); } finally { state.scopes.pop(); }
+}
+
+export function noGrad<R>(fn: () => R): R {
+  const prev = state.gradEnabled;
+  state.gradEnabled = false;
+  try { return fn(); } finally { state.gradEnabled = prev; }
+}

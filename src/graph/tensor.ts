@@ -1,0 +1,477 @@
+// Tensor: a lazy handle to a graph node. Ops record nodes (shapes and dtypes checked here,
+// when the node is built); nothing runs until a value is asked for.
+import { Node, type DType, type Shape, DTYPES, numel, shapeStr, broadcastShapes, sameShape } from './ir.js';
+import { ELEMENTWISE, isFloat } from './ops/elementwise.js';
+import { state, scopeSuffix } from './state.js';
+import { realize, readback, uploadNode } from './realize.js';
+import { backward as runBackward } from './autodiff.js';
+
+export type TensorLike = Tensor | number;
+export type Data = ArrayLike<number> | number | NestedArray;
+type NestedArray = (number | boolean | NestedArray)[];
+
+function opError(op: string, msg: string): Error {
+  return new Error(`${op}: ${msg}${scopeSuffix()}`);
+}
+
+function checkDtype(op: string, t: Tensor, accepts: 'float' | 'numeric' | 'bool' | 'any' = 'numeric'): void {
+  const ok = accepts === 'any' ? true : accepts === 'bool' ? t.dtype === 'bool' : accepts === 'float' ? isFloat(t.dtype) : t.dtype !== 'bool';
+  if (!ok) {
+    const want = accepts === 'float' ? 'a floating-point tensor (float32)' : accepts === 'bool' ? 'a bool tensor' : 'a numeric tensor (float32 or int32)';
+    throw opError(op, `expected ${want}, got dtype ${t.dtype} with shape ${shapeStr(t.shape)}`);
+  }
+}
+
+export class Tensor {
+  /** Gradient accumulated by backward(), a lazy tensor like any other. */
+  grad: Tensor | null = null;
+  private disposed = false;
+  /** a human-readable name for errors (set by modules for their parameters) */
+  name?: string;
+
+  constructor(private _node: Node) {}
+
+  get node(): Node {
+    if (this.disposed) throw new Error(`Tensor${this.name ? ` '${this.name}'` : ''} with shape ${shapeStr(this._node.shape)} was disposed; it cannot be used any more.`);
+    return this._node;
+  }
+  /** Replaces the value this handle points at (optimizers and load_state_dict use it). */
+  setNode(n: Node): void {
+    n.leaf = this._node.leaf ? this : n.leaf;
+    n.requiresGrad = this._node.requiresGrad;
+    this._node = n;
+  }
+  get shape(): number[] { return this.node.shape.slice(); }
+  get dtype(): DType { return this.node.dtype; }
+  get ndim(): number { return this.node.shape.length; }
+  get requiresGrad(): boolean { return this.node.requiresGrad; }
+  get isDisposed(): boolean { return this.disposed; }
+  numel(): number { return numel(this.node.shape); }
+  size(dim?: number): number | number[] { return dim === undefined ? this.shape : this.shape[normDim(dim, this.ndim, 'size')]; }
+
+  static fromNode(n: Node): Tensor { return new Tensor(n); }
+
+  // ---------------------------------------------------------------- values
+  /** Runs what is needed and reads the value back as a typed array. */
+  async data(): Promise<Float32Array | Int32Array | Uint8Array> {
+    const n = this.node;
+    await realize([n]);
+    return readback(n);
+  }
+  async item(): Promise<number> {
+    if (this.numel() !== 1) throw new Error(`item(): expected a tensor with one element, got shape ${shapeStr(this.shape)}`);
+    return (await this.data())[0];
+  }
+  async tolist(): Promise<number[]> { return Array.from(await this.data()); }
+  /** Releases the GPU memory now instead of waiting for garbage collection. */
+  dispose(): void {
+    if (this.disposed) return;
+    if (this._node.storage && !this._node.leaf) this._node.releaseStorage();
+    this.disposed = true;
+  }
+
+  requiresGrad_(on = true): this {
+    if (on && !isFloat(this.dtype)) throw new Error(`requiresGrad_(): only floating-point tensors can require gradients, got dtype ${this.dtype}`);
+    const n = this.node;
+    n.requiresGrad = on;
+    n.leaf = on ? this : undefined;
+    return this;
+  }
+  detach(): Tensor { return new Tensor(new Node('reshape', [this.node], { shape: this.shape }, this.shape, this.dtype)); }
+  backward(gradient?: Tensor): void { runBackward(this, gradient); }
+
+  // ---------------------------------------------------------------- elementwise
+  private un(op: string, attrs: any = {}): Tensor { return elementwise(op, [this], attrs); }
+  private bin(op: string, other: TensorLike): Tensor { return elementwise(op, [this, other], {}); }
+  neg() { return this.un('neg'); }
+  exp() { return this.un('exp'); }
+  log() { return this.un('log'); }
+  sqrt() { return this.un('sqrt'); }
+  rsqrt() { return this.un('rsqrt'); }
+  abs() { return this.un('abs'); }
+  sign() { return this.un('sign'); }
+  sin() { return this.un('sin'); }
+  cos() { return this.un('cos'); }
+  floor() { return this.un('floor'); }
+  erf() { return this.un('erf'); }
+  relu() { return this.un('relu'); }
+  leakyRelu(negativeSlope = 0.01) { return this.un('leakyRelu', { negativeSlope }); }
+  elu(alpha = 1) { return this.un('elu', { alpha }); }
+  sigmoid() { return this.un('sigmoid'); }
+  tanh() { return this.un('tanh'); }
+  softplus(beta = 1, threshold = 20) { return this.un('softplus', { beta, threshold }); }
+  gelu(approximate: 'none' | 'tanh' = 'none') { return this.un(approximate === 'tanh' ? 'geluTanh' : 'gelu'); }
+  silu() { return this.un('silu'); }
+  logicalNot() { return this.un('logicalNot'); }
+  add(o: TensorLike, alpha?: number) { return this.bin('add', alpha === undefined ? o : scaled(o, alpha)); }
+  sub(o: TensorLike, alpha?: number) { return this.bin('sub', alpha === undefined ? o : scaled(o, alpha)); }
+  mul(o: TensorLike) { return this.bin('mul', o); }
+  div(o: TensorLike) { return this.bin('div', o); }
+  pow(o: TensorLike) { return this.bin('pow', o); }
+  maximum(o: TensorLike) { return this.bin('maximum', o); }
+  minimum(o: TensorLike) { return this.bin('minimum', o); }
+  eq(o: TensorLike) { return this.bin('eq', o); }
+  ne(o: TensorLike) { return this.bin('ne', o); }
+  lt(o: TensorLike) { return this.bin('lt', o); }
+  le(o: TensorLike) { return this.bin('le', o); }
+  gt(o: TensorLike) { return this.bin('gt', o); }
+  ge(o: TensorLike) { return this.bin('ge', o); }
+  logicalAnd(o: TensorLike) { return this.bin('logicalAnd', o); }
+  logicalOr(o: TensorLike) { return this.bin('logicalOr', o); }
+  /** `cond.where(a, b)`: a where this (bool) is true, else b. */
+  where(a: TensorLike, b: TensorLike) { return elementwise('where', [this, a, b], {}); }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    if ((min !== undefined && min !== null && Number.isNaN(min)) || (max !== undefined && max !== null && Number.isNaN(max))) throw opError('clamp', 'min and max must not be NaN');
+    let r: Tensor = this;
+    if (min !== undefined && min !== null) r = r.maximum(min);
+    if (max !== undefined && max !== null) r = r.minimum(max);
+    return r;
+  }
+  cast(dtype: DType): Tensor {
+    if (!DTYPES.includes(dtype)) throw opError('cast', `unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);
+    if (dtype === this.dtype) return this;
+    return elementwise('cast', [this], { dtype });
+  }
+  to(dtype: DType): Tensor { return this.cast(dtype); }
+  float(): Tensor { return this.cast('float32'); }
+  int(): Tensor { return this.cast('int32'); }
+
+  // ---------------------------------------------------------------- reductions
+  private reduce(op: string, dim: number | number[] | undefined, keepdim: boolean): Tensor {
+    const axes = normAxes(dim, this.ndim, op);
+    if (op !== 'sum') checkDtype(op, this, 'numeric');
+    for (const a of axes) if (this.shape[a] === 0) throw opError(op, `cannot reduce over an empty dimension ${a} of shape ${shapeStr(this.shape)}`);
+    const outShape = this.shape.filter((_, i) => !axes.includes(i));
+    const dtype: DType = op === 'argmax' || op === 'argmin' ? 'int32' : this.dtype === 'bool' ? 'int32' : this.dtype;
+    const src = this.dtype === 'bool' ? this.cast('int32') : this;
+    const r = make(op, [src], { axes }, outShape, dtype);
+    return keepdim ? r.reshape(...this.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : r;
+  }
+  sum(dim?: number | number[], keepdim = false) { return this.reduce('sum', dim, keepdim); }
+  max(dim?: number | number[], keepdim = false) { return this.reduce('max', dim, keepdim); }
+  min(dim?: number | number[], keepdim = false) { return this.reduce('min', dim, keepdim); }
+  amax(dim?: number | number[], keepdim = false) { return this.max(dim, keepdim); }
+  amin(dim?: number | number[], keepdim = false) { return this.min(dim, keepdim); }
+  argmax(dim?: number, keepdim = false): Tensor {
+    if (dim === undefined) return this.reshape(-1).reduce('argmax', 0, false);
+    return this.reduce('argmax', dim, keepdim);
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    if (dim === undefined) return this.reshape(-1).reduce('argmin', 0, false);
+    return this.reduce('argmin', dim, keepdim);
+  }
+  mean(dim?: number | number[], keepdim = false): Tensor {
+    checkDtype('mean', this, 'float');
+    const axes = normAxes(dim, this.ndim, 'mean');
+    const n = axes.reduce((p, a) => p * this.shape[a], 1);
+    return this.sum(axes, keepdim).div(n);
+  }
+  /** Unbiased (correction 1) by default, as torch.var. */
+  var(dim?: number | number[], keepdim = false, { correction = 1 }: { correction?: number; unbiased?: boolean } = {}): Tensor {
+    checkDtype('var', this, 'float');
+    const axes = normAxes(dim, this.ndim, 'var');
+    const n = axes.reduce((p, a) => p * this.shape[a], 1);
+    const d = this.sub(this.mean(axes, true));
+    return d.mul(d).sum(axes, keepdim).div(Math.max(n - correction, 0));
+  }
+  std(dim?: number | number[], keepdim = false, opts: { correction?: number } = {}): Tensor { return this.var(dim, keepdim, opts).sqrt(); }
+  logsumexp(dim: number | number[], keepdim = false): Tensor {
+    const axes = normAxes(dim, this.ndim, 'logsumexp');
+    const m = this.max(axes, true).detach();
+    const r = this.sub(m).exp().sum(axes, true).log().add(m);
+    return keepdim ? r : r.reshape(...this.shape.filter((_, i) => !axes.includes(i)));
+  }
+  softmax(dim: number): Tensor { return rows(this, dim, false); }
+  logSoftmax(dim: number): Tensor { return rows(this, dim, true); }
+
+  // ---------------------------------------------------------------- views
+  reshape(...shape: (number | number[])[]): Tensor {
+    const s = inferShape(flatArgs(shape), this.numel(), this.shape);
+    if (sameShape(s, this.shape)) return this;
+    return make('reshape', [this], { shape: s }, s, this.dtype);
+  }
+  view(...shape: (number | number[])[]): Tensor { return this.reshape(...shape); }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    const s = normDim(startDim, this.ndim, 'flatten'), e = normDim(endDim, this.ndim, 'flatten');
+    if (this.ndim === 0) return this.reshape(1);
+    const sh = this.shape;
+    return this.reshape(...sh.slice(0, s), sh.slice(s, e + 1).reduce((a, b) => a * b, 1), ...sh.slice(e + 1));
+  }
+  unsqueeze(dim: number): Tensor {
+    const d = normDim(dim, this.ndim + 1, 'unsqueeze');
+    const s = this.shape; s.splice(d, 0, 1);
+    return this.reshape(...s);
+  }
+  squeeze(dim?: number): Tensor {
+    if (dim === undefined) return this.reshape(...this.shape.filter((d) => d !== 1));
+    const d = normDim(dim, this.ndim, 'squeeze');
+    return this.shape[d] === 1 ? this.reshape(...this.shape.filter((_, i) => i !== d)) : this;
+  }
+  permute(...dims: (number | number[])[]): Tensor {
+    const ds = flatArgs(dims).map((d) => normDim(d, this.ndim, 'permute'));
+    if (ds.length !== this.ndim || new Set(ds).size !== ds.length) throw opError('permute', `expected a permutation of ${this.ndim} dims, got [${flatArgs(dims)}] for shape ${shapeStr(this.shape)}`);
+    if (ds.every((d, i) => d === i)) return this;
+    return make('permute', [this], { dims: ds }, ds.map((d) => this.shape[d]), this.dtype);
+  }
+  transpose(d0: number, d1: number): Tensor {
+    const p = this.shape.map((_, i) => i);
+    const a = normDim(d0, this.ndim, 'transpose'), b = normDim(d1, this.ndim, 'transpose');
+    [p[a], p[b]] = [p[b], p[a]];
+    return this.permute(...p);
+  }
+  t(): Tensor {
+    if (this.ndim > 2) throw opError('t', `expected a tensor of at most 2 dims, got shape ${shapeStr(this.shape)}`);
+    return this.ndim < 2 ? this : this.transpose(0, 1);
+  }
+  get T(): Tensor { return this.permute(...this.shape.map((_, i) => this.ndim - 1 - i)); }
+  expand(...shape: (number | number[])[]): Tensor {
+    const s = flatArgs(shape);
+    const target = s.map((d, i) => (d === -1 ? this.shape[i - (s.length - this.ndim)] : d));
+    return this.expandTo(target);
+  }
+  /** Broadcasts to `shape` (NumPy rules). */
+  expandTo(shape: Shape): Tensor {
+    if (sameShape(shape, this.shape)) return this;
+    const b = broadcastShapes(this.shape, shape);
+    if (!b || !sameShape(b, shape)) throw opError('expand', `cannot broadcast shape ${shapeStr(this.shape)} to ${shapeStr(shape)}`);
+    const padded = this.ndim < shape.length ? this.reshape(...new Array(shape.length - this.ndim).fill(1), ...this.shape) : this;
+    return make('expand', [padded], { shape: shape.slice() }, shape, this.dtype);
+  }
+  /** Slice per dim: starts and ends (exclusive), optional steps; like x[a:b:c, ...]. */
+  slice(starts: number[], ends: number[], steps?: number[]): Tensor {
+    const sh = this.shape;
+    const st = sh.map((d, i) => clampIdx(starts[i] ?? 0, d));
+    const en = sh.map((d, i) => clampIdx(ends[i] ?? d, d));
+    const sp = sh.map((_, i) => steps?.[i] ?? 1);
+    if (sp.some((s) => !(s >= 1) || !Number.isInteger(s))) throw opError('slice', `steps must be positive integers, got [${sp}]`);
+    const out = sh.map((_, i) => Math.max(0, Math.ceil((en[i] - st[i]) / sp[i])));
+    if (sameShape(out, sh)) return this;
+    return make('slice', [this], { starts: st, steps: sp }, out, this.dtype);
+  }
+  /** x.narrow(dim, start, length), as torch.narrow. */
+  narrow(dim: number, start: number, length: number): Tensor {
+    const d = normDim(dim, this.ndim, 'narrow');
+    const s = this.shape.map(() => 0), e = this.shape.slice();
+    s[d] = start; e[d] = start + length;
+    return this.slice(s, e);
+  }
+  /** Zero padding: `before[i]` and `after[i]` elements on each side of dim i. */
+  pad(before: number[], after: number[]): Tensor {
+    const out = this.shape.map((d, i) => d + (before[i] ?? 0) + (after[i] ?? 0));
+    if (before.every((b) => !b) && after.every((a) => !a)) return this;
+    return make('pad', [this], { before: this.shape.map((_, i) => before[i] ?? 0) }, out, this.dtype);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor { return indexSelect(this, dim, index); }
+  gather(dim: number, index: Tensor): Tensor { return gather(this, dim, index); }
+
+  // ---------------------------------------------------------------- matmul
+  matmul(other: Tensor): Tensor { return matmul(this, other); }
+  mm(other: Tensor): Tensor { return matmul(this, other); }
+
+  toString(): string { return `Tensor(shape=${shapeStr(this.shape)}, dtype=${this.dtype})`; }
+
+  static arange(n: number): Tensor { return arange(n); }
+}
+
+// ------------------------------------------------------------------ node construction
+
+/** Builds a node and its tensor; gradient tracking follows the inputs. */
+export function make(op: string, inputs: Tensor[], attrs: Record<string, any>, shape: Shape, dtype: DType): Tensor {
+  const nodes = inputs.map((t) => t.node);
+  const n = new Node(op, nodes, attrs, shape.slice(), dtype);
+  n.requiresGrad = state.gradEnabled && nodes.some((x) => x.requiresGrad);
+  return new Tensor(n);
+}
+
+function scaled(o: TensorLike, alpha: number): TensorLike { return typeof o === 'number' ? o * alpha : o.mul(alpha); }
+
+export function constant(value: number, shape: Shape, dtype: DType): Tensor {
+  if (dtype === 'int32' && !Number.isInteger(value)) dtype = 'float32';
+  return new Tensor(new Node('const', [], { value }, shape.slice(), dtype));
+}
+
+function resultDtype(op: string, ts: TensorLike[]): DType {
+  const tensors = ts.filter((t): t is Tensor => t instanceof Tensor);
+  const dts = tensors.map((t) => t.dtype);
+  if (dts.some(isFloat)) return 'float32';
+  if (ts.some((t) => typeof t === 'number' && !Number.isInteger(t))) return 'float32';
+  if (dts.includes('int32')) return 'int32';
+  if (op === 'where') return 'float32';
+  return dts[0] ?? 'float32';
+}
+
+export function elementwise(op: string, args: TensorLike[], attrs: any): Tensor {
+  const def = ELEMENTWISE[op];
+  const first = args.find((a): a is Tensor => a instanceof Tensor)!;
+  // dtype promotion as PyTorch: floats win over ints; bool promotes in arithmetic
+  let common: DType;
+  if (op === 'where') {
+    if (!(args[0] instanceof Tensor) || args[0].dtype !== 'bool') throw opError('where', `expected a bool condition, got ${args[0] instanceof Tensor ? `dtype ${args[0].dtype}` : 'a number'}`);
+    common = resultDtype(op, args.slice(1));
+  } else if (op === 'cast') common = first.dtype;
+  else common = resultDtype(op, args);
+  if (def.accepts === 'float' && !isFloat(common)) common = 'float32';
+  if (def.accepts === 'bool') for (const a of args) if (a instanceof Tensor) checkDtype(op, a, 'bool');
+  // shapes: NumPy broadcasting; the error names both shapes
+  let shape: number[] = [];
+  for (const a of args) {
+    if (!(a instanceof Tensor)) continue;
+    const b = broadcastShapes(shape, a.shape);
+    if (!b) {
+      const shapes = args.filter((x): x is Tensor => x instanceof Tensor).map((x) => shapeStr(x.shape)).join(' and ');
+      throw opError(op, `shapes ${shapes} do not broadcast: each dimension must match or be 1`);
+    }
+    shape = b;
+  }
+  const ins = args.map((a, i) => {
+    const want: DType = op === 'where' && i === 0 ? 'bool' : def.accepts === 'bool' || op === 'cast' ? (a instanceof Tensor ? a.dtype : common) : common;
+    if (!(a instanceof Tensor)) {
+      if (Number.isNaN(a) && op !== 'where' && op !== 'maximum' && op !== 'minimum' && op !== 'add' && op !== 'sub' && op !== 'mul' && op !== 'div') throw opError(op, 'a NaN operand is not allowed here');
+      return constant(a, shape, want);
+    }
+    if (def.accepts !== 'any' && def.accepts !== 'bool' && a.dtype === 'bool' && op !== 'where') return a.cast(want).expandTo(shape);
+    const c = a.dtype !== want && def.accepts !== 'any' && op !== 'cast' ? a.cast(want) : a;
+    return c.expandTo(shape);
+  });
+  if (def.accepts === 'numeric' || def.accepts === undefined) for (const t of ins) checkDtype(op, t, 'numeric');
+  const dtype: DType = op === 'cast' ? attrs.dtype : def.dtype ? def.dtype(ins.map((t) => t.dtype)) : ins[0].dtype;
+  return make(op, ins, attrs, shape, dtype);
+}
+
+function rows(x: Tensor, dim: number, log: boolean): Tensor {
+  const name = log ? 'logSoftmax' : 'softmax';
+  if (dim === undefined || dim === null) throw opError(name, 'dim is required, e.g. softmax(x, -1)');
+  checkDtype(name, x, 'float');
+  if (x.ndim === 0) return make('softmax', [x.reshape(1)], { log }, [1], x.dtype).reshape();
+  const d = normDim(dim, x.ndim, name);
+  if (d === x.ndim - 1) return make('softmax', [x], { log }, x.shape, x.dtype);
+  return x.transpose(d, -1).softmaxLast(log).transpose(d, -1);
+}
+declare module './tensor.js' { interface Tensor { softmaxLast(log: boolean): Tensor } }
+Tensor.prototype.softmaxLast = function (this: Tensor, log: boolean) { return make('softmax', [this], { log }, this.shape, this.dtype); };
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkDtype('matmul', a, 'float'); checkDtype('matmul', b, 'float');
+  if (a.ndim === 0 || b.ndim === 0) throw opError('matmul', `both arguments need at least 1 dimension, got shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  const a2 = a.ndim === 1 ? a.reshape(1, -1) : a;
+  const b2 = b.ndim === 1 ? b.reshape(-1, 1) : b;
+  const K = a2.shape[a2.ndim - 1];
+  if (b2.shape[b2.ndim - 2] !== K) {
+    throw opError('matmul', `shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied: the last dim of the first (${K}) must equal the second-to-last dim of the second (${b2.shape[b2.ndim - 2]})`);
+  }
+  const M = a2.shape[a2.ndim - 2], N = b2.shape[b2.ndim - 1];
+  const batchA = a2.shape.slice(0, -2), batchB = b2.shape.slice(0, -2);
+  const batch = broadcastShapes(batchA, batchB);
+  if (!batch) throw opError('matmul', `batch dimensions ${shapeStr(batchA)} and ${shapeStr(batchB)} of shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} do not broadcast`);
+  const B = numel(batch);
+  const a3 = a2.expandTo([...batch, M, K]).reshape(B, M, K);
+  const b3 = b2.expandTo([...batch, K, N]).reshape(B, K, N);
+  let out = make('matmul', [a3, b3], {}, [B, M, N], 'float32').reshape(...batch, M, N);
+  if (a.ndim === 1) out = out.squeeze(-2);
+  if (b.ndim === 1) out = out.squeeze(-1);
+  return out;
+}
+
+function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim(dim, x.ndim, 'indexSelect');
+  if (index.dtype !== 'int32' || index.ndim !== 1) throw opError('indexSelect', `expected a 1-D int32 index, got dtype ${index.dtype} with shape ${shapeStr(index.shape)}`);
+  const out = x.shape; out[d] = index.shape[0];
+  return make('indexSelect', [x, index], { axis: d }, out, x.dtype);
+}
+
+function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim(dim, x.ndim, 'gather');
+  if (index.dtype !== 'int32' || index.ndim !== x.ndim) throw opError('gather', `expected an int32 index with ${x.ndim} dims, got dtype ${index.dtype} with shape ${shapeStr(index.shape)}`);
+  for (let i = 0; i < x.ndim; i++) if (i !== d && index.shape[i] > x.shape[i]) throw opError('gather', `index shape ${shapeStr(index.shape)} exceeds input shape ${shapeStr(x.shape)} at dim ${i}`);
+  return make('gather', [x, index], { axis: d }, index.shape, x.dtype);
+}
+
+export function concat(ts: Tensor[], dim = 0): Tensor {
+  if (!ts.length) throw opError('cat', 'expected a non-empty list of tensors');
+  const d = normDim(dim, ts[0].ndim, 'cat');
+  const dt = ts[0].dtype;
+  for (const t of ts) {
+    if (t.ndim !== ts[0].ndim || t.shape.some((s, i) => i !== d && s !== ts[0].shape[i]) || t.dtype !== dt) {
+      throw opError('cat', `all tensors must have the same dtype and shape except in dim ${d}; got ${ts.map((x) => `${shapeStr(x.shape)} ${x.dtype}`).join(', ')}`);
+    }
+  }
+  const parts = ts.filter((t) => t.shape[d] > 0);
+  if (parts.length === 1) return parts[0];
+  const out = ts[0].shape; out[d] = ts.reduce((s, t) => s + t.shape[d], 0);
+  return make('concat', parts, { axis: d }, out, dt);
+}
+
+export function stack(ts: Tensor[], dim = 0): Tensor {
+  if (!ts.length) throw opError('stack', 'expected a non-empty list of tensors');
+  const d = normDim(dim, ts[0].ndim + 1, 'stack');
+  for (const t of ts) if (!sameShape(t.shape, ts[0].shape)) throw opError('stack', `all tensors must have the same shape; got ${ts.map((x) => shapeStr(x.shape)).join(', ')}`);
+  return concat(ts.map((t) => t.unsqueeze(d)), d);
+}
+
+export function arange(n: number): Tensor {
+  return new Tensor(new Node('arange', [], {}, [n], 'int32'));
+}
+
+// ------------------------------------------------------------------ creation
+
+function flatten(data: Data, out: number[], shape: number[], depth: number): void {
+  if (typeof data === 'number' || typeof data === 'boolean') { out.push(+data); return; }
+  const arr = data as ArrayLike<any>;
+  if (shape.length <= depth) shape.push(arr.length);
+  else if (shape[depth] !== arr.length) throw new Error(`tensor(): ragged nested array: expected length ${shape[depth]} at depth ${depth}, got ${arr.length}`);
+  for (let i = 0; i < arr.length; i++) flatten(arr[i], out, shape, depth + 1);
+}
+
+/** kn.tensor(data, shape?, {dtype, requiresGrad}) */
+export function tensor(data: Data | Float32Array | Int32Array | Uint8Array, shape?: number[] | null, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
+  let values: ArrayLike<number>, inferred: number[] = [];
+  if (typeof data === 'number' || typeof data === 'boolean') { values = [+data]; inferred = []; }
+  else if (ArrayBuffer.isView(data)) { values = data as ArrayLike<number>; inferred = [(data as any).length]; }
+  else { const out: number[] = []; flatten(data as Data, out, inferred, 0); values = out; }
+  const s = shape ?? inferred;
+  if (s.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`tensor(): shape must be non-negative integers, got ${shapeStr(s)}`);
+  if (numel(s) !== values.length) throw new Error(`tensor(): ${values.length} values do not fill shape ${shapeStr(s)} (${numel(s)} elements)`);
+  const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : 'float32');
+  if (!DTYPES.includes(dtype)) throw new Error(`tensor(): unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);
+  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') throw new Error(`tensor(): dtype ${dtype} is not supported yet; use float32, int32 or bool`);
+  const t = new Tensor(uploadNode(values, s, dtype));
+  if (opts.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+export function full(shape: number[], value: number, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
+  const dtype = opts.dtype ?? 'float32';
+  const n = numel(shape);
+  const arr = dtype === 'int32' ? new Int32Array(n).fill(value) : new Float32Array(n).fill(value);
+  return tensor(arr, shape, { dtype, requiresGrad: opts.requiresGrad });
+}
+export const zeros = (shape: number[], opts: { dtype?: DType; requiresGrad?: boolean } = {}) => full(shape, 0, opts);
+export const ones = (shape: number[], opts: { dtype?: DType; requiresGrad?: boolean } = {}) => full(shape, 1, opts);
+
+// ------------------------------------------------------------------ argument helpers
+
+export function normDim(d: number, ndim: number, op: string): number {
+  if (!Number.isInteger(d)) throw opError(op, `dim must be an integer, got ${d}`);
+  const r = d < 0 ? d + Math.max(ndim, 1) : d;
+  if (r < 0 || r >= Math.max(ndim, 1)) throw opError(op, `dim ${d} is out of range for a tensor with ${ndim} dims (expected ${-Math.max(ndim, 1)}..${Math.max(ndim, 1) - 1})`);
+  return r;
+}
+
+function normAxes(dim: number | number[] | undefined, ndim: number, op: string): number[] {
+  if (dim === undefined || dim === null) return Array.from({ length: ndim }, (_, i) => i);
+  const ds = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(d, ndim, op));
+  return [...new Set(ds)].sort((a, b) => a - b).filter((d) => d < ndim);
+}
+
+function flatArgs(a: (number | number[])[]): number[] { return a.length === 1 && Array.isArray(a[0]) ? a[0].slice() : (a as number[]); }
+
+function inferShape(s: number[], n: number, from: Shape): number[] {
+  const neg = s.filter((d) => d === -1).length;
+  if (neg > 1 || s.some((d) => !Number.isInteger(d) || d < -1)) throw opError('reshape', `invalid shape ${shapeStr(s)}`);
+  const known = s.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  const r = s.map((d) => (d === -1 ? (known === 0 ? 0 : n / known) : d));
+  if (numel(r) !== n || r.some((d) => !Number.isInteger(d))) throw opError('reshape', `cannot reshape a tensor of shape ${shapeStr(from)} (${n} elements) to ${shapeStr(s)}`);
+  return r;
+}
+
+function clampIdx(i: number, d: number): number { const r = i < 0 ? i + d : i; return Math.min(Math.max(r, 0), d); }
