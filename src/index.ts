@@ -4,3 +4,29 @@ export { memoryStats } from './runtime/buffers.js';
 export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack } from './graph/tensor.js';
 export type { DType } from './graph/ir.js';
 export { noGrad } from './graph/state.js';
+export { compile, type CompiledFunction } from './graph/compile.js';
+export { grad } from './graph/grad.js';
+export { manualSeed } from './layers/random.js';
+
+import * as layersF from './layers/functional.js';
+import * as losses from './train/losses.js';
+import * as layers from './layers/layers.js';
+import { Module, Parameter } from './layers/module.js';
+import { SGD, Adam, AdamW, Optimizer } from './train/optim.js';
+import { tensor } from './graph/tensor.js';
+import { normalArray, uniformArray } from './layers/random.js';
+import type { DType } from './graph/ir.js';
+
+export const F = { ...layersF, ...losses };
+export const nn = { Module, Parameter, ...layers };
+export const optim = { SGD, Adam, AdamW, Optimizer };
+
+const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+/** Standard normal values (seeded by kn.manualSeed). */
+export function randn(shape: number[], opts: { requiresGrad?: boolean } = {}) {
+  return tensor(normalArray(count(shape)), shape, opts);
+}
+/** Uniform values in [0, 1). */
+export function rand(shape: number[], opts: { requiresGrad?: boolean; dtype?: DType } = {}) {
+  return tensor(uniformArray(count(shape), 0, 1), shape, opts);
+}

@@ -108,7 +108,7 @@ let queue: Promise<unknown> = Promise.resolve();
 /** Computes the given nodes (and every pending assign) in one submit. Serialised: one at a time. */
 export function realize(nodes: Node[]): Promise<void> {
   const run = async () => {
-    if (state.trace) throw new Error('cannot read a tensor\'s value inside a function traced by kn.compile; return it instead and read it after the call');
+    if (state.tracing) throw new Error('cannot read a tensor\'s value inside a function traced by kn.compile; return it instead and read it after the call');
     const targets = new Set(nodes.filter((n) => !n.realized));
     for (const a of state.pendingAssigns) if (!a.realized) targets.add(a);
     for (const k of state.pendingKeep) if (!k.realized) targets.add(k);

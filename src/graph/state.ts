@@ -10,7 +10,7 @@ export const state = {
   /** values to compute with the next pending assigns (gradients an optimizer read) */
   pendingKeep: [] as Node[],
   /** set while kn.compile traces a function */
-  trace: null as null | { outputsExtra: Set<Node> },
+  tracing: false,
 };
 
 export function scopeSuffix(): string {

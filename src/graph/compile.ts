@@ -1,0 +1,99 @@
+// kn.compile: traces a function once per input signature into one Program (forward,
+// backward and optimizer update together), then replays it: copy the inputs in, one command
+// buffer of dispatches, copy the outputs out. No per-op JavaScript runs on replay.
+import { Node, numel, shapeStr } from './ir.js';
+import { Tensor } from './tensor.js';
+import { state } from './state.js';
+import { buildProgram, runProgram, finishAssigns, realize, type Program, type ProgramStats } from './realize.js';
+import { newStorage, type Storage } from '../runtime/buffers.js';
+import { gpu } from '../runtime/device.js';
+
+type Out = Tensor | Tensor[] | Record<string, Tensor> | void;
+
+interface Trace { program: Program; inputs: Storage[]; outputs: Node[]; shape: (ts: Tensor[]) => Out }
+
+export interface CompiledFunction<A extends Tensor[], R extends Out> {
+  (...args: A): Promise<R>;
+  /** kernel and memory figures of the program for the most recent signature */
+  stats(): ProgramStats & { traces: number };
+}
+
+function flattenOut(r: Out): { tensors: Tensor[]; rebuild: (ts: Tensor[]) => Out } {
+  if (r === undefined) return { tensors: [], rebuild: () => undefined };
+  if (r instanceof Tensor) return { tensors: [r], rebuild: (ts) => ts[0] };
+  if (Array.isArray(r)) return { tensors: r, rebuild: (ts) => ts };
+  const keys = Object.keys(r);
+  return { tensors: keys.map((k) => r[k]), rebuild: (ts) => Object.fromEntries(keys.map((k, i) => [k, ts[i]])) };
+}
+
+const BYTES = 4;
+
+export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R): CompiledFunction<A, R> {
+  const traces = new Map<string, Trace>();
+  let last: Trace | undefined;
+
+  const compiled = (async (...args: A): Promise<R> => {
+    for (const [i, a] of args.entries()) if (!(a instanceof Tensor)) throw new Error(`compiled function: argument ${i} must be a Tensor, got ${typeof a}`);
+    // everything recorded before the call (eager updates, uploads) runs first
+    await realize(args.map((a) => a.node));
+    const key = args.map((a) => `${a.dtype}${shapeStr(a.shape)}`).join(';');
+    let tr = traces.get(key);
+    if (!tr) { tr = await trace(fn, args); traces.set(key, tr); }
+    else run(tr, args);
+    last = tr;
+    // each call's results get their own storage, so earlier results stay valid
+    const enc = gpu().createCommandEncoder();
+    const outs = tr.outputs.map((n) => {
+      const bytes = Math.max(numel(n.shape), 1) * BYTES;
+      const s = newStorage(bytes);
+      enc.copyBufferToBuffer(n.storage!.buf.buffer, n.storage!.offset * BYTES, s.buf.buffer, 0, bytes);
+      const out = new Node('buffer', [], {}, n.shape, n.dtype);
+      out.setStorage(s);
+      return new Tensor(out);
+    });
+    gpu().queue.submit([enc.finish()]);
+    return tr.shape(outs) as R;
+  }) as CompiledFunction<A, R>;
+
+  compiled.stats = () => {
+    if (!last) throw new Error('stats(): the compiled function has not been called yet');
+    return { ...last.program.stats, traces: traces.size };
+  };
+  return compiled;
+}
+
+async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args: A): Promise<Trace> {
+  const inputs: Storage[] = [];
+  const placeholders = args.map((a) => {
+    const s = newStorage(Math.max(a.numel(), 1) * BYTES);
+    inputs.push(s);
+    const n = new Node('buffer', [], {}, a.shape, a.dtype);
+    n.setStorage(s);
+    n.requiresGrad = a.requiresGrad;
+    return new Tensor(n);
+  });
+  const before = state.pendingAssigns.length;
+  state.tracing = true;
+  let result: R;
+  try { result = fn(...(placeholders as A)); } finally { state.tracing = false; }
+  if (result instanceof Promise) throw new Error('kn.compile: the function must be synchronous (it is traced, not awaited)');
+  const { tensors, rebuild } = flattenOut(result);
+  const outputs = tensors.map((t) => t.node);
+  const assigns = state.pendingAssigns.splice(before);
+  const program = await buildProgram([...outputs, ...assigns]);
+  const tr: Trace = { program, inputs, outputs, shape: rebuild };
+  run(tr, args);
+  finishAssigns(program);
+  for (const [n, s] of program.outputs) { s.buf.retain(); n.setStorage(s); }
+  return tr;
+}
+
+function run(tr: Trace, args: Tensor[]): void {
+  runProgram(tr.program, (enc) => {
+    args.forEach((a, i) => {
+      const s = a.node.storage!;
+      const bytes = a.numel() * BYTES;
+      if (bytes) enc.copyBufferToBuffer(s.buf.buffer, s.offset * BYTES, tr.inputs[i].buf.buffer, 0, bytes);
+    });
+  });
+}

@@ -1,0 +1,51 @@
+// kn.F: the functional forms of the layers (activations, linear, softmax, dropout).
+import { Tensor, make, tensor } from '../graph/tensor.js';
+import { Node } from '../graph/ir.js';
+import { state } from '../graph/state.js';
+import { random } from './random.js';
+
+export const relu = (x: Tensor) => x.relu();
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01) => x.leakyRelu(negativeSlope);
+export const elu = (x: Tensor, alpha = 1) => x.elu(alpha);
+export const gelu = (x: Tensor, { approximate = 'none' }: { approximate?: 'none' | 'tanh' } = {}) => {
+  if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`gelu: approximate must be 'none' or 'tanh', got '${approximate}'`);
+  return x.gelu(approximate);
+};
+export const silu = (x: Tensor) => x.silu();
+export const sigmoid = (x: Tensor) => x.sigmoid();
+export const tanh = (x: Tensor) => x.tanh();
+export const softplus = (x: Tensor, { beta = 1, threshold = 20 }: { beta?: number; threshold?: number } = {}) => x.softplus(beta, threshold);
+export const softmax = (x: Tensor, dim: number) => x.softmax(dim);
+export const logSoftmax = (x: Tensor, dim: number) => x.logSoftmax(dim);
+export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
+
+/** y = x W^T + b, as torch.nn.functional.linear. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
+    throw new Error(`linear: input has ${x.shape[x.ndim - 1]} features (shape [${x.shape}]) but the weight expects ${weight.shape[1]} (weight shape [${weight.shape}])${state.scopes.length ? ` (in ${state.scopes.join(' > ')})` : ''}`);
+  }
+  const y = x.matmul(weight.t());
+  return bias ? y.add(bias) : y;
+}
+
+// The dropout stream: a device-side seed advanced by every call, so compiled steps replay
+// with fresh masks and eager calls never repeat one.
+let seed: Tensor | null = null;
+let salt = 0;
+function nextRandom(shape: number[]): Tensor {
+  if (!seed || seed.isDisposed) seed = tensor([Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
+  const s = seed.node;
+  const r = make('rand', [seed], { salt: salt++ }, shape, 'float32');
+  const next = new Node('assign', [s, seed.add(1).node], {}, s.shape, s.dtype);
+  state.pendingAssigns.push(next);
+  seed.setNode(next);
+  return r;
+}
+
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const keep = nextRandom(x.shape).ge(p);
+  return keep.where(x.div(1 - p), 0);
+}

@@ -1,0 +1,75 @@
+// The basic layers, with PyTorch's names, options and default initialisations.
+import { Tensor, tensor } from '../graph/tensor.js';
+import { Module, Parameter } from './module.js';
+import * as F from './functional.js';
+import { uniformArray } from './random.js';
+
+function checkInt(name: string, v: number, what: string): void {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name}: ${what} must be a positive integer, got ${v}`);
+}
+
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true }: { bias?: boolean } = {}) {
+    super();
+    checkInt('Linear', inFeatures, 'inFeatures'); checkInt('Linear', outFeatures, 'outFeatures');
+    // kaiming_uniform_(a=sqrt(5)) reduces to U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PyTorch
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = new Parameter(tensor(uniformArray(outFeatures * inFeatures, -bound, bound), [outFeatures, inFeatures]));
+    this.bias = bias ? new Parameter(tensor(uniformArray(outFeatures, -bound, bound), [outFeatures])) : null;
+  }
+  forward(x: Tensor): Tensor { return F.linear(x, this.weight, this.bias); }
+}
+
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+  }
+  // children are named 0, 1, 2... as in torch.nn.Sequential
+  override *namedChildren(): Generator<[string, Module]> { for (let i = 0; i < this.layers.length; i++) yield [String(i), this.layers[i]]; }
+  forward(x: any): any { for (const l of this.layers) x = l.call(x); return x; }
+  get length(): number { return this.layers.length; }
+  at(i: number): Module { return this.layers[i < 0 ? i + this.layers.length : i]; }
+}
+
+class Activation extends Module {
+  constructor(private fn: (x: Tensor) => Tensor) { super(); }
+  forward(x: Tensor): Tensor { return this.fn(x); }
+}
+export class ReLU extends Activation { constructor() { super((x) => x.relu()); } }
+export class Sigmoid extends Activation { constructor() { super((x) => x.sigmoid()); } }
+export class Tanh extends Activation { constructor() { super((x) => x.tanh()); } }
+export class SiLU extends Activation { constructor() { super((x) => x.silu()); } }
+export class GELU extends Activation {
+  constructor({ approximate = 'none' }: { approximate?: 'none' | 'tanh' } = {}) { super((x) => F.gelu(x, { approximate })); }
+}
+export class LeakyReLU extends Activation { constructor(negativeSlope = 0.01) { super((x) => x.leakyRelu(negativeSlope)); } }
+export class ELU extends Activation { constructor(alpha = 1) { super((x) => x.elu(alpha)); } }
+export class Softplus extends Activation {
+  constructor({ beta = 1, threshold = 20 }: { beta?: number; threshold?: number } = {}) { super((x) => x.softplus(beta, threshold)); }
+}
+export class Softmax extends Module {
+  constructor(private dim: number) { super(); }
+  forward(x: Tensor): Tensor { return x.softmax(this.dim); }
+}
+export class LogSoftmax extends Module {
+  constructor(private dim: number) { super(); }
+  forward(x: Tensor): Tensor { return x.logSoftmax(this.dim); }
+}
+export class Identity extends Module { forward(x: Tensor): Tensor { return x; } }
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+  }
+  forward(x: Tensor): Tensor { return F.dropout(x, this.p, this.training); }
+}
+
+export class Flatten extends Module {
+  constructor(private startDim = 1, private endDim = -1) { super(); }
+  forward(x: Tensor): Tensor { return x.flatten(this.startDim, this.endDim); }
+}

@@ -1,0 +1,111 @@
+// nn.Module: parameters, buffers and children found by walking the module's own fields, in
+// the order they were assigned (as PyTorch registers them); state-dict keys are PyTorch's.
+import { Tensor, tensor } from '../graph/tensor.js';
+import { withScope } from '../graph/state.js';
+import { shapeStr, contiguousStrides } from '../graph/ir.js';
+import { stridedView } from '../graph/views.js';
+import { gpu } from '../runtime/device.js';
+import { realize } from '../graph/realize.js';
+
+/** A tensor that a Module owns and an optimizer updates. */
+export class Parameter extends Tensor {
+  constructor(t: Tensor, requiresGrad = true) {
+    super(t.node);
+    if (requiresGrad) this.requiresGrad_(true);
+  }
+}
+
+const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+export abstract class Module {
+  training = true;
+  /** names of fields holding non-trainable state (running statistics) */
+  protected bufferNames = new Set<string>();
+
+  abstract forward(...args: any[]): any;
+
+  /** Calls forward with the module's class name in error messages. */
+  call(...args: any[]): any { return withScope(this.constructor.name, () => this.forward(...args)); }
+
+  protected registerBuffer(name: string, t: Tensor | null): void {
+    this.bufferNames.add(name);
+    (this as any)[name] = t;
+  }
+
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [k, v] of Object.entries(this)) {
+      if (v instanceof Module) yield [k, v];
+      else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (v[i] instanceof Module) yield [`${k}.${i}`, v[i]];
+    }
+  }
+  *namedParameters(prefix = ''): Generator<[string, Parameter]> {
+    const seen = new Set<Tensor>();
+    for (const [k, v] of this.walk(prefix)) if (v instanceof Parameter && !seen.has(v)) { seen.add(v); yield [k, v]; }
+  }
+  parameters(): Parameter[] { return [...this.namedParameters()].map(([, p]) => p); }
+  private *walk(prefix: string): Generator<[string, Tensor]> {
+    for (const [k, v] of Object.entries(this)) {
+      if (v instanceof Tensor) yield [prefix + snake(k), v];
+    }
+    for (const [name, child] of this.namedChildren()) yield* child.walk(`${prefix}${name}.`);
+  }
+  train(mode = true): this {
+    this.training = mode;
+    for (const [, c] of this.namedChildren()) c.train(mode);
+    return this;
+  }
+  eval(): this { return this.train(false); }
+
+  /** PyTorch's state_dict keys: parameters and buffers, dotted by child name. */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, v] of this.walk('')) out[k] = v;
+    return out;
+  }
+
+  /**
+   * Copies values into the existing parameters and buffers (their storage is kept, so
+   * optimizers and compiled steps that hold it see the new values).
+   */
+  async loadStateDict(sd: Record<string, Tensor>, { strict = true }: { strict?: boolean } = {}): Promise<{ missingKeys: string[]; unexpectedKeys: string[] }> {
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    if (strict && (missingKeys.length || unexpectedKeys.length)) {
+      throw new Error(`loadStateDict: ${missingKeys.length ? `missing keys: ${missingKeys.join(', ')}` : ''}${missingKeys.length && unexpectedKeys.length ? '; ' : ''}${unexpectedKeys.length ? `unexpected keys: ${unexpectedKeys.join(', ')}` : ''}`);
+    }
+    for (const [k, dst] of Object.entries(own)) {
+      const src = sd[k];
+      if (!src) continue;
+      if (src.shape.join() !== dst.shape.join()) throw new Error(`loadStateDict: size mismatch for ${k}: the checkpoint has shape ${shapeStr(src.shape)}, the model expects ${shapeStr(dst.shape)}`);
+      await copyInto(dst, src.cast(dst.dtype));
+    }
+    return { missingKeys, unexpectedKeys };
+  }
+}
+
+/** Writes src's values into dst's existing storage. */
+export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
+  const contiguous = src.reshape(-1).add(0); // a fresh contiguous buffer
+  await realize([dst.node, contiguous.node]);
+  const d = dst.node;
+  if (!d.storage) {
+    // dst is a view (a parameter inside an optimizer's arena): write into its buffer
+    const v = stridedView(d, (n) => n.realized);
+    if (!v || v.strides.join() !== contiguousStrides(d.shape).join()) throw new Error('loadStateDict: cannot write into a non-contiguous view');
+    const s = v.base.storage!;
+    copyBytes(contiguous, s.buf.buffer, (s.offset + v.offset) * 4, dst.numel() * 4);
+    return;
+  }
+  copyBytes(contiguous, d.storage.buf.buffer, d.storage.offset * 4, dst.numel() * 4);
+}
+
+function copyBytes(src: Tensor, buffer: GPUBuffer, offset: number, bytes: number): void {
+  if (!bytes) return;
+  const s = src.node.storage!;
+  const enc = gpu().createCommandEncoder();
+  enc.copyBufferToBuffer(s.buf.buffer, s.offset * 4, buffer, offset, bytes);
+  gpu().queue.submit([enc.finish()]);
+}
+
+export { tensor };
