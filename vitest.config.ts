@@ -1,1 +1,11 @@
-export default { test: { include: ['test/**/*.test.ts'], testTimeout: 120000 } };
+// One test file at a time: every file owns a WebGPU device, and software WebGPU on two
+// cores gains nothing from running several at once.
+export default {
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120000,
+    hookTimeout: 120000,
+    fileParallelism: false,
+    pool: 'forks',
+  },
+};

@@ -4,6 +4,12 @@ export { memoryStats } from './runtime/buffers.js';
 export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack } from './graph/tensor.js';
 export type { DType } from './graph/ir.js';
 export { noGrad } from './graph/state.js';
+import { state as graphState } from './graph/state.js';
+/** Switches for tests and debugging. */
+export const debug = {
+  /** false: every op runs as its own kernel (the unfused reference path) */
+  setFusion(on: boolean): void { graphState.fusion = on; },
+};
 export { compile, type CompiledFunction } from './graph/compile.js';
 export { grad } from './graph/grad.js';
 export { manualSeed } from './layers/random.js';

@@ -7,6 +7,7 @@ import { Node, numel, topoSort } from './ir.js';
 import { ELEMENTWISE } from './ops/elementwise.js';
 import { FAMILY } from './ops/structural.js';
 import { stridedView } from './views.js';
+import { state } from './state.js';
 
 export type GroupKind = 'elementwise' | 'reduce' | 'matmul' | 'rows' | 'concat';
 
@@ -54,7 +55,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   for (const n of order) {
     const f = family(n);
     if (targets.has(n) || f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'assign') mat.add(n);
-    else if (f === 'elementwise' && (consumers.get(n) ?? 0) > 1) mat.add(n);
+    else if (f === 'elementwise' && ((consumers.get(n) ?? 0) > 1 || !state.fusion)) mat.add(n);
     else if (n.op === 'concat' && n.inputs.length > maxBindings - 4) mat.add(n);
     else if (f === 'view' && n.op !== 'concat' && (consumers.get(n) ?? 0) > 1 && !isCheapView(n)) mat.add(n);
   }
@@ -152,6 +153,8 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     collectLoads(into, isLoad);
     rebuildDeps();
   };
+
+  if (!state.fusion) return { groups: orderGroups(groups), writer, writesInto, targets };
 
   // ---- epilogues: an elementwise kernel that reads a lone matmul/reduction result at its own index
   for (const g of groups.slice()) {

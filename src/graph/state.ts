@@ -11,6 +11,8 @@ export const state = {
   pendingKeep: [] as Node[],
   /** set while kn.compile traces a function */
   tracing: false,
+  /** when false every op gets its own kernel: the unfused path, for testing fusion */
+  fusion: true,
 };
 
 export function scopeSuffix(): string {
