@@ -9,7 +9,7 @@ import { stridedView } from './views.js';
 import type { Storage, SharedBuffer } from '../runtime/buffers.js';
 import type { BufferDecl, ElemType } from '../shaders/common.js';
 import { elementwiseKernel } from '../shaders/elementwise.js';
-import { reduceKernel } from '../shaders/reduce.js';
+import { reduceKernel, type Combine } from '../shaders/reduce.js';
 import { rowsKernel } from '../shaders/rows.js';
 import { matmulKernel, type MatmulTiling } from '../shaders/matmul.js';
 
@@ -266,7 +266,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       });
       checkBindings(b, ctx, 'reduction');
       const k = reduceKernel({
-        buffers: b.decls(), prelude: PRELUDE, op: core.op, ty, outputs, reduceSize: K,
+        buffers: b.decls(), prelude: PRELUDE, op: core.op as Combine, ty, outputs, reduceSize: K,
         pre, load, store, maxPerDim: ctx.maxPerDim,
       });
       return [{ ...k, buffers: b.bufferList() }];
