@@ -1,0 +1,365 @@
+// Kiln's benchmark harness: Kiln and its peers side by side in headless Chromium, same adapter.
+//   npx tsx bench/run.ts            SwiftShader (software WebGPU), the default on machines without a GPU
+//   npx tsx bench/run.ts --gpu      let Chromium pick the real GPU (drops the software flags)
+// Options: --only=kiln,tfjs,jax,handwritten  --workloads=matmul,mlp  --quick  --out=NAME  --chrome=PATH
+//          --tune[=n] | --tune-focus[=n]: sweep hand-written kernel shapes at size n (default 1024)
+// Writes bench/results/latest.{json,md} (not with --only/--workloads, unless --out=NAME is given).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { serveRepo, type StaticServer } from './server';
+import { focusCandidates, tuneCandidates } from './handwritten/matmul';
+import type { AdapterInfo, MatmulResult, MlpResult, TimingOpts } from './pages/common';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const buildDir = path.join(here, '.build');
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+if (flag('help')) {
+  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 6).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
+const GPU = flag('gpu');
+const QUICK = flag('quick');
+const CHROME = value('chrome') ?? process.env.CHROME ?? '/usr/bin/chromium';
+
+interface System { id: string; label: string; version: string; matmul: boolean; mlp: boolean }
+const pkgVersion = (name: string) => {
+  try { return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version as string; }
+  catch { return '?'; }
+};
+const kilnVersion = () => {
+  const dist = path.join(root, 'dist', 'kiln.js');
+  const v = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+  return fs.existsSync(dist) ? `${v} (dist/kiln.js ${new Date(fs.statSync(dist).mtimeMs).toISOString()})` : `${v} (dist/kiln.js missing)`;
+};
+const SYSTEMS: System[] = [
+  { id: 'kiln', label: 'Kiln', version: kilnVersion(), matmul: true, mlp: true },
+  { id: 'tfjs', label: 'TF.js webgpu', version: `tfjs-core ${pkgVersion('@tensorflow/tfjs-core')}, backend-webgpu ${pkgVersion('@tensorflow/tfjs-backend-webgpu')}`, matmul: true, mlp: true },
+  { id: 'jax', label: 'jax-js webgpu', version: `@jax-js/jax ${pkgVersion('@jax-js/jax')}`, matmul: true, mlp: true },
+  { id: 'handwritten', label: 'hand-written WGSL', version: 'bench/handwritten/matmul.ts', matmul: true, mlp: false },
+];
+const only = value('only')?.split(',');
+const systems = SYSTEMS.filter((s) => !only || only.includes(s.id));
+const workloads = value('workloads')?.split(',') ?? ['matmul', 'mlp'];
+const SIZES = [256, 512, 1024];
+
+const matmulOpts: TimingOpts = QUICK
+  ? { targetRepMs: 100, budgetMs: 1000, minReps: 2, maxReps: 4, maxChain: 16 }
+  : { targetRepMs: 250, budgetMs: 4000, minReps: 3, maxReps: 10, maxChain: 32 };
+const mlpOpts: TimingOpts = QUICK
+  ? { targetRepMs: 150, budgetMs: 1500, minReps: 2, maxReps: 4, maxChain: 10 }
+  : { targetRepMs: 400, budgetMs: 8000, minReps: 3, maxReps: 12, maxChain: 20 };
+const WORKLOAD_TIMEOUT_MS = 300_000;
+
+// Headless Chromium flags. Verified here (Chromium 156, no GPU): `--headless=new --enable-unsafe-webgpu`
+// alone yields the SwiftShader Vulkan adapter (google / swiftshader); without --enable-unsafe-webgpu
+// requestAdapter() returns null. --use-vulkan=swiftshader pins SwiftShader even where a GPU exists;
+// --gpu drops it and lets Chromium/Dawn pick the hardware adapter.
+const BASE_ARGS = ['--no-sandbox', '--headless=new', '--enable-unsafe-webgpu',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const SOFTWARE_ARGS = ['--use-vulkan=swiftshader'];
+const GPU_ARGS = ['--enable-features=Vulkan', '--ignore-gpu-blocklist'];
+const chromeArgs = [...BASE_ARGS, ...(GPU ? GPU_ARGS : SOFTWARE_ARGS)];
+
+// ---------------------------------------------------------------- build the pages
+/** Bundles each page separately, so one page that fails to build only fails its own rows. */
+async function buildPages(ids: string[]): Promise<Record<string, string>> {
+  fs.mkdirSync(buildDir, { recursive: true });
+  const failures: Record<string, string> = {};
+  for (const id of ids) {
+    try {
+      await esbuild.build({
+        entryPoints: { [id]: path.join(here, 'pages', `${id}.ts`) },
+        outdir: buildDir,
+        bundle: true,
+        format: 'esm',
+        platform: 'browser',
+        target: 'es2022',
+        logLevel: 'silent',
+        define: { 'process.env.NODE_ENV': '"production"' },
+      });
+    } catch (e) {
+      failures[id] = `bundling bench/pages/${id}.ts failed: ${msg(e)}`;
+    }
+  }
+  return failures;
+}
+
+// ---------------------------------------------------------------- browser
+async function withBrowser<T>(fn: (b: Browser) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROME,
+    headless: false, // the headless mode is chosen by --headless=new in the args
+    args: [...chromeArgs, `--user-data-dir=${dir}`],
+    protocolTimeout: WORKLOAD_TIMEOUT_MS + 60_000,
+  });
+  try {
+    return await fn(browser);
+  } finally {
+    await browser.close().catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Opens the page of `id` and waits for its script to expose `kilnBench`; rejects with the page's own error. */
+async function openPage(browser: Browser, server: StaticServer, id: string): Promise<Page> {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${(e as Error).message ?? e}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url().replace(server.origin, '')}`); });
+  await page.goto(`${server.origin}/bench/page/${id}.html`, { waitUntil: 'load' });
+  try {
+    await page.waitForFunction('globalThis.kilnBench || globalThis.kilnBenchError', { timeout: 60_000 });
+  } catch {
+    throw new Error(`page did not start: ${problems.join('; ') || 'no kilnBench after 60 s'}`);
+  }
+  const startErr = await page.evaluate('globalThis.kilnBenchError');
+  if (startErr) throw new Error(String(startErr) + (problems.length ? ` (${problems.join('; ')})` : ''));
+  return page;
+}
+
+async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
+  const work = page.evaluate(
+    (m: string, a: unknown[]) => (globalThis as any).kilnBench[m](...a),
+    method, args,
+  ) as Promise<T>;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${WORKLOAD_TIMEOUT_MS / 1000} s`)), WORKLOAD_TIMEOUT_MS); });
+  try { return await Promise.race([work, timeout]); } finally { clearTimeout(timer); }
+}
+
+const msg = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').slice(0, 500);
+
+// ---------------------------------------------------------------- run
+type Cell<T> = { ok: true; value: T } | { ok: false; error: string };
+interface SystemResult {
+  id: string; label: string; version: string;
+  adapter?: AdapterInfo | { error: string };
+  matmul: Record<string, Cell<MatmulResult>>;
+  mlp?: Cell<MlpResult>;
+}
+
+function log(s: string) { process.stdout.write(s + '\n'); }
+
+async function benchSystem(server: StaticServer, sys: System, buildError?: string): Promise<SystemResult> {
+  const out: SystemResult = { id: sys.id, label: sys.label, version: sys.version, matmul: {} };
+  if (buildError) {
+    log(`  ${sys.id}: ERROR ${buildError}`);
+    out.adapter = { error: buildError };
+    for (const n of SIZES) out.matmul[n] = { ok: false, error: buildError };
+    if (sys.mlp) out.mlp = { ok: false, error: buildError };
+    return out;
+  }
+  // matmul: one fresh browser for the three sizes
+  if (workloads.includes('matmul')) await withBrowser(async (browser) => {
+    let page: Page;
+    try {
+      page = await openPage(browser, server, sys.id);
+    } catch (e) {
+      out.adapter = { error: msg(e) };
+      for (const n of SIZES) out.matmul[n] = { ok: false, error: msg(e) };
+      return;
+    }
+    try { out.adapter = await call<AdapterInfo>(page, 'adapter'); } catch (e) { out.adapter = { error: msg(e) }; }
+    for (const n of SIZES) {
+      const t = Date.now();
+      try {
+        out.matmul[n] = { ok: true, value: await call<MatmulResult>(page, 'matmul', n, matmulOpts) };
+        const r = out.matmul[n].value;
+        log(`  ${sys.id} matmul ${n}: ${r.gflops.toFixed(2)} GFLOP/s (${r.msPerMatmul.toFixed(2)} ms, chain ${r.chain}, ${r.reps} reps, ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+      } catch (e) {
+        out.matmul[n] = { ok: false, error: msg(e) };
+        log(`  ${sys.id} matmul ${n}: ERROR ${msg(e)}`);
+      }
+    }
+  });
+  if (!sys.mlp || !workloads.includes('mlp')) return out;
+  // MLP: another fresh browser (fresh profile, so no cached pipelines) so the first step is cold
+  await withBrowser(async (browser) => {
+    const t = Date.now();
+    try {
+      const page = await openPage(browser, server, sys.id);
+      out.mlp = { ok: true, value: await call<MlpResult>(page, 'mlp', mlpOpts) };
+      if (!out.adapter || 'error' in out.adapter) out.adapter = await call<AdapterInfo>(page, 'adapter').catch((e) => ({ error: msg(e) }));
+      const r = out.mlp.value;
+      log(`  ${sys.id} mlp: ${r.msPerStep.toFixed(2)} ms/step, first step ${r.firstStepMs.toFixed(0)} ms, loss ${r.firstLoss.toFixed(3)} -> ${r.lastLoss.toFixed(3)} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      out.mlp = { ok: false, error: msg(e) };
+      log(`  ${sys.id} mlp: ERROR ${msg(e)}`);
+    }
+  });
+  return out;
+}
+
+async function tune(server: StaticServer, n: number, focus: boolean) {
+  const rounds = focus ? 2 : 1;
+  const configs = Array.from({ length: rounds }, () => (focus ? focusCandidates() : tuneCandidates())).flat();
+  log(`tuning the hand-written matmul at n=${n} over ${configs.length / rounds} configurations, ${rounds} round(s)`);
+  const o: TimingOpts = { targetRepMs: 200, budgetMs: 1500, minReps: 3, maxReps: 5, maxChain: 16 };
+  const rows = await withBrowser(async (b) => {
+    const page = await openPage(b, server, 'handwritten');
+    log(`adapter: ${fmtAdapter(await call<AdapterInfo>(page, 'adapter'))}`);
+    const res: { config: string; gflops?: number; error?: string }[] = [];
+    for (const c of configs) {
+      const [r] = await call<typeof res>(page, 'tune', n, [c], o);
+      log(`  ${r.config.padEnd(36)} ${r.gflops !== undefined ? r.gflops.toFixed(2) + ' GFLOP/s' : 'ERROR ' + r.error}`);
+      res.push(r);
+    }
+    return res;
+  });
+  // best of the rounds per configuration (noise on a shared 2-core machine only ever slows a run down)
+  const best = new Map<string, { config: string; gflops?: number; error?: string; rounds: number[] }>();
+  for (const r of rows) {
+    const b = best.get(r.config) ?? { ...r, rounds: [] };
+    if (r.gflops !== undefined) { b.rounds.push(r.gflops); b.gflops = Math.max(b.gflops ?? 0, r.gflops); }
+    best.set(r.config, b);
+  }
+  const out = [...best.values()].sort((a, b) => (b.gflops ?? -1) - (a.gflops ?? -1));
+  if (rounds > 1) for (const r of out) log(`  ${r.config.padEnd(36)} best ${r.gflops?.toFixed(2)} (${r.rounds.map((x) => x.toFixed(2)).join(', ')})`);
+  log(`best: ${out[0].config} ${out[0].gflops?.toFixed(2)} GFLOP/s`);
+  return out;
+}
+
+const fmtAdapter = (a?: AdapterInfo | { error: string }) =>
+  !a ? 'unknown' : 'error' in a ? `error: ${a.error}` : `${a.vendor || '?'} / ${a.architecture || '?'}${a.device ? ' / ' + a.device : ''}${a.description ? ' (' + a.description + ')' : ''}`;
+
+// ---------------------------------------------------------------- report
+interface Row { workload: string; unit: string; cells: Record<string, string>; ratios: Record<string, string> }
+
+function table(results: SystemResult[]): Row[] {
+  const rows: Row[] = [];
+  const kiln = results.find((r) => r.id === 'kiln');
+  const peers = results.filter((r) => r.id !== 'kiln');
+  const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const ratio = (k: number | undefined, p: number | undefined) => (k === undefined || p === undefined ? '–' : `${(k / p).toFixed(2)}x`);
+  for (const n of SIZES) {
+    if (!results.some((r) => r.matmul[n])) continue;
+    const get = (r?: SystemResult) => { const c = r?.matmul[n]; return c?.ok ? c.value.gflops : undefined; };
+    rows.push({
+      workload: `matmul ${n}x${n}x${n}`, unit: 'GFLOP/s (higher is better)',
+      cells: Object.fromEntries(results.map((r) => { const c = r.matmul[n]; return [r.id, !c ? 'not run' : c.ok ? f(c.value.gflops) : 'error']; })),
+      ratios: Object.fromEntries(peers.map((p) => [p.id, ratio(get(kiln), get(p))])),
+    });
+  }
+  const mlpRow = (name: string, unit: string, pick: (m: MlpResult) => number) => {
+    const get = (r?: SystemResult) => (r?.mlp?.ok ? pick(r.mlp.value) : undefined);
+    rows.push({
+      workload: name, unit,
+      cells: Object.fromEntries(results.map((r) => [r.id, !r.mlp ? 'n/a' : r.mlp.ok ? f(pick(r.mlp.value)) : 'error'])),
+      ratios: Object.fromEntries(peers.filter((p) => p.mlp).map((p) => [p.id, ratio(get(p), get(kiln))])),
+    });
+  };
+  if (results.some((r) => r.mlp)) {
+    mlpRow('MLP 784-256-256-10 train step, batch 128, Adam', 'ms/step (lower is better)', (m) => m.msPerStep);
+    mlpRow('MLP first step (fresh page, incl. shader compilation)', 'ms (lower is better)', (m) => m.firstStepMs);
+  }
+  return rows;
+}
+
+function renderText(results: SystemResult[], rows: Row[]): string {
+  const hasKiln = results.some((r) => r.id === 'kiln');
+  const peers = results.filter((r) => r.id !== 'kiln');
+  const head = ['workload', 'unit', ...results.map((r) => r.label), ...(hasKiln ? peers.map((p) => `Kiln vs ${p.label}`) : [])];
+  const body = rows.map((r) => [r.workload, r.unit, ...results.map((s) => r.cells[s.id] ?? ''), ...(hasKiln ? peers.map((p) => r.ratios[p.id] ?? '') : [])]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
+
+function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<string, string>): string {
+  const hasKiln = results.some((r) => r.id === 'kiln');
+  const peers = results.filter((r) => r.id !== 'kiln');
+  const head = ['workload', 'unit', ...results.map((r) => r.label), ...(hasKiln ? peers.map((p) => `Kiln vs ${p.label}`) : [])];
+  const L: string[] = ['# Kiln benchmark', ''];
+  for (const [k, v] of Object.entries(meta)) L.push(`- **${k}**: ${v}`);
+  L.push('', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+  for (const r of rows) L.push(`| ${[r.workload, r.unit, ...results.map((s) => r.cells[s.id] ?? ''), ...(hasKiln ? peers.map((p) => r.ratios[p.id] ?? '') : [])].join(' | ')} |`);
+  L.push('', 'Ratios are Kiln ÷ peer for GFLOP/s and peer ÷ Kiln for milliseconds: above 1x means Kiln is faster.', '');
+  L.push('## Systems', '');
+  for (const r of results) L.push(`- **${r.label}**: ${r.version}; adapter ${fmtAdapter(r.adapter)}`);
+  const errs = errors(results);
+  if (errs.length) { L.push('', '## Errors', ''); for (const e of errs) L.push(`- ${e}`); }
+  L.push('', '## Details', '');
+  for (const r of results) {
+    for (const n of SIZES) { const c = r.matmul[n]; if (c?.ok) L.push(`- ${r.label} matmul ${n}: median ${c.value.msPerMatmul.toFixed(2)} ms over ${c.value.reps} reps of ${c.value.chain} chained matmuls${c.value.note ? ` (${c.value.note})` : ''}`); }
+    if (r.mlp?.ok) { const m = r.mlp.value; L.push(`- ${r.label} MLP: median ${m.msPerStep.toFixed(2)} ms/step over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${m.note ? ` (${m.note})` : ''}`); }
+  }
+  return L.join('\n') + '\n';
+}
+
+function errors(results: SystemResult[]): string[] {
+  const e: string[] = [];
+  for (const r of results) {
+    for (const n of SIZES) { const c = r.matmul[n]; if (c && !c.ok) e.push(`${r.label} matmul ${n}: ${c.error}`); }
+    if (r.mlp && !r.mlp.ok) e.push(`${r.label} MLP: ${r.mlp.error}`);
+  }
+  return e;
+}
+
+async function main() {
+  const tuning = flag('tune') || flag('tune-focus');
+  const buildErrors = await buildPages(tuning ? ['handwritten'] : systems.map((s) => s.id));
+  if (tuning && buildErrors.handwritten) throw new Error(buildErrors.handwritten);
+  const server = await serveRepo(root);
+  try {
+    if (flag('tune') || flag('tune-focus')) {
+      const focus = flag('tune-focus');
+      const n = Number(value(focus ? 'tune-focus' : 'tune') ?? 1024);
+      const rows = await tune(server, n, focus);
+      const file = path.join(here, 'results', `tune${focus ? '-focus' : ''}-${GPU ? 'gpu' : 'swiftshader'}-${n}.json`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), n, rows }, null, 2) + '\n');
+      log(`wrote ${path.relative(root, file)}`);
+      return;
+    }
+    const started = Date.now();
+    const load0 = os.loadavg()[0];
+    log(`Chromium ${CHROME} ${chromeArgs.join(' ')}`);
+    const results: SystemResult[] = [];
+    for (const sys of systems) {
+      log(`${sys.label} (${sys.version})`);
+      results.push(await benchSystem(server, sys, buildErrors[sys.id]));
+    }
+    const adapters = [...new Set(results.map((r) => fmtAdapter(r.adapter)).filter((a) => !a.startsWith('error')))];
+    const rows = table(results);
+    const command = `npx tsx bench/run.ts${argv.length ? ' ' + argv.join(' ') : ''}`;
+    const meta: Record<string, string> = {
+      date: new Date().toISOString(),
+      adapter: adapters.join('; ') || 'none',
+      command,
+      chromium: `${(await withBrowser((b) => b.version()).catch((e) => msg(e)))} (${chromeArgs.join(' ')})`,
+      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
+      duration: `${((Date.now() - started) / 1000).toFixed(0)} s`,
+      'load average (1 min) at start / end': `${load0.toFixed(2)} / ${os.loadavg()[0].toFixed(2)} (other processes slow SwiftShader down: keep the machine quiet)`,
+    };
+    log('');
+    log(`adapter: ${meta.adapter}`);
+    if (adapters.length > 1) log('WARNING: the systems did not all get the same adapter');
+    log(renderText(results, rows));
+    const errs = errors(results);
+    if (errs.length) { log('\nerrors:'); for (const e of errs) log(`  ${e}`); }
+    const name = value('out') ?? (only || value('workloads') ? undefined : 'latest');
+    if (name) {
+      const dir = path.join(here, 'results');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, chromeArgs, sizes: SIZES, matmulOpts, mlpOpts, table: rows, results }, null, 2) + '\n');
+      fs.writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(results, rows, meta));
+      log(`\nwrote bench/results/${name}.json and bench/results/${name}.md`);
+    }
+  } finally {
+    await server.close();
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
