@@ -34,7 +34,10 @@ export interface TiledConfig {
 }
 export type MatmulConfig = RegConfig | TiledConfig;
 
-/** The configuration the bench reports as "hand-written" (best measured on SwiftShader, see README). */
+/** The configuration the bench reports as "hand-written": best measured on SwiftShader (Chromium 156,
+ * 2 cores) by --tune/--tune-focus at 1024; its WGSL at 1024 is in best-1024.wgsl. Bigger register
+ * blocks won steadily (8x8: ~4, 16x16: ~6, 32x16: ~7-7.8 GFLOP/s), and a 4x1 workgroup (one SwiftShader
+ * SIMD group of 4 lanes sharing the same rows of A) beat 4x4 and 2x2 at equal block size. */
 export const BEST: MatmulConfig = { kind: 'reg', tm: 32, tn: 16, wgx: 4, wgy: 1, kUnroll: 1 };
 
 export function configName(c: MatmulConfig): string {
@@ -71,7 +74,7 @@ function regWGSL(c: RegConfig, m: number, n: number, k: number): string {
   L.push(`@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;`);
   L.push(`@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;`);
   L.push(`@compute @workgroup_size(${wgx}, ${wgy})`);
-  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`);
+  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>${c.interleave ? ', @builtin(local_invocation_id) lid: vec3<u32>' : ''}) {`);
   // vec4 column of this invocation's j-th column quad: col + j*cs
   const cs = c.interleave ? wgx : 1;
   if (c.interleave) L.push(`  let col = (gid.x - lid.x) * ${q}u + lid.x; // columns col + j*${wgx} (interleaved across the workgroup)`);
