@@ -12,7 +12,10 @@ export const debug = {
 };
 export { compile, type CompiledFunction } from './graph/compile.js';
 export { grad } from './graph/grad.js';
-export { manualSeed } from './layers/random.js';
+import { manualSeed as seedHost } from './layers/random.js';
+import { resetDropoutStream } from './layers/functional.js';
+/** Seeds initialisation, kn.randn/kn.rand and the dropout stream. */
+export function manualSeed(seed: number): void { seedHost(seed); resetDropoutStream(); }
 
 import * as layersF from './layers/functional.js';
 import * as losses from './train/losses.js';

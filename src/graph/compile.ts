@@ -2,7 +2,7 @@
 // backward and optimizer update together), then replays it: copy the inputs in, one command
 // buffer of dispatches, copy the outputs out. No per-op JavaScript runs on replay.
 import { Node, numel, shapeStr } from './ir.js';
-import { Tensor } from './tensor.js';
+import { Tensor, readable } from './tensor.js';
 import { state } from './state.js';
 import { buildProgram, runProgram, finishAssigns, realize, type Program, type ProgramStats } from './realize.js';
 import { newStorage, type Storage } from '../runtime/buffers.js';
@@ -35,11 +35,12 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
   const compiled = (async (...args: A): Promise<R> => {
     for (const [i, a] of args.entries()) if (!(a instanceof Tensor)) throw new Error(`compiled function: argument ${i} must be a Tensor, got ${typeof a}`);
     // everything recorded before the call (eager updates, uploads) runs first
-    await realize(args.map((a) => a.node));
+    const argNodes = args.map((a) => readable(a.node));
+    await realize(argNodes);
     const key = args.map((a) => `${a.dtype}${shapeStr(a.shape)}`).join(';');
     let tr = traces.get(key);
-    if (!tr) { tr = await trace(fn, args); traces.set(key, tr); }
-    else run(tr, args);
+    if (!tr) { tr = await trace(fn, args, argNodes); traces.set(key, tr); }
+    else run(tr, argNodes);
     last = tr;
     // each call's results get their own storage, so earlier results stay valid
     const enc = gpu().createCommandEncoder();
@@ -62,7 +63,7 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
   return compiled;
 }
 
-async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args: A): Promise<Trace> {
+async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args: A, argNodes: Node[]): Promise<Trace> {
   const inputs: Storage[] = [];
   const placeholders = args.map((a) => {
     const s = newStorage(Math.max(a.numel(), 1) * BYTES);
@@ -78,21 +79,21 @@ async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args
   try { result = fn(...(placeholders as A)); } finally { state.tracing = false; }
   if (result instanceof Promise) throw new Error('kn.compile: the function must be synchronous (it is traced, not awaited)');
   const { tensors, rebuild } = flattenOut(result);
-  const outputs = tensors.map((t) => t.node);
+  const outputs = tensors.map((t) => readable(t.node));
   const assigns = state.pendingAssigns.splice(before);
   const program = await buildProgram([...outputs, ...assigns]);
   const tr: Trace = { program, inputs, outputs, shape: rebuild };
-  run(tr, args);
+  run(tr, argNodes);
   finishAssigns(program);
   for (const [n, s] of program.outputs) { s.buf.retain(); n.setStorage(s); }
   return tr;
 }
 
-function run(tr: Trace, args: Tensor[]): void {
+function run(tr: Trace, args: Node[]): void {
   runProgram(tr.program, (enc) => {
     args.forEach((a, i) => {
-      const s = a.node.storage!;
-      const bytes = a.numel() * BYTES;
+      const s = a.storage!;
+      const bytes = numel(a.shape) * BYTES;
       if (bytes) enc.copyBufferToBuffer(s.buf.buffer, s.offset * BYTES, tr.inputs[i].buf.buffer, 0, bytes);
     });
   });

@@ -5,6 +5,7 @@ import { Node, type DType, numel } from './ir.js';
 import { schedule, assignBase } from './schedule.js';
 import { lowerGroup, type Dispatch } from './lower.js';
 import { state } from './state.js';
+import { readable } from './tensor.js';
 import { gpu, info } from '../runtime/device.js';
 import { pool, newStorage, type Storage, type SharedBuffer } from '../runtime/buffers.js';
 import { getKernel } from '../runtime/pipelines.js';
@@ -111,9 +112,9 @@ export function realize(nodes: Node[]): Promise<void> {
     if (state.tracing) throw new Error('cannot read a tensor\'s value inside a function traced by kn.compile; return it instead and read it after the call');
     const targets = new Set(nodes.filter((n) => !n.realized));
     for (const a of state.pendingAssigns) if (!a.realized) targets.add(a);
-    for (const k of state.pendingKeep) if (!k.realized) targets.add(k);
+    if (state.pendingAssigns.length) for (const n of liveReaders(state.pendingAssigns)) targets.add(n);
+    else if (state.live.size > 4096) pruneLive();
     state.pendingAssigns = [];
-    state.pendingKeep = [];
     if (!targets.size) return;
     const p = await buildProgram([...targets]);
     runProgram(p);
@@ -124,6 +125,51 @@ export function realize(nodes: Node[]): Promise<void> {
   const r = queue.then(run, run);
   queue = r.catch(() => undefined);
   return r;
+}
+
+/**
+ * Live tensors whose values depend on a version that the pending assigns overwrite: they
+ * are computed in the same submit, before the write, so a loss read after opt.step() keeps
+ * the value it had.
+ */
+function liveReaders(assigns: Node[]): Node[] {
+  const old = new Set(assigns.map((a) => a.inputs[0]));
+  const memo = new Map<Node, boolean>();
+  const dependsOnOld = (root: Node): boolean => {
+    const stack = [root];
+    const path: Node[] = [];
+    let found = false;
+    const seen = new Set<Node>();
+    while (stack.length && !found) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      const m = memo.get(n);
+      if (m !== undefined) { found = m; continue; }
+      if (old.has(n)) { found = true; continue; }
+      if (n.realized) continue;
+      path.push(n);
+      stack.push(...n.inputs);
+    }
+    if (!found) for (const n of path) memo.set(n, false);
+    return found;
+  };
+  const out: Node[] = [];
+  for (const ref of [...state.live]) {
+    const t = ref.deref();
+    if (!t || t.isDisposed) { state.live.delete(ref); continue; }
+    const n = (t as any)._node as Node;
+    if (n.realized || n.op === 'assign') { state.live.delete(ref); continue; }
+    if (dependsOnOld(n)) out.push(readable(n));
+  }
+  return out;
+}
+
+function pruneLive(): void {
+  for (const ref of state.live) {
+    const t = ref.deref();
+    if (!t || t.isDisposed || ((t as any)._node as Node).realized) state.live.delete(ref);
+  }
 }
 
 /** Assigns become realized leaves in their base's storage; the overwritten version is retired. */

@@ -144,6 +144,16 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     }
     return true;
   };
+  // buffers a merged kernel would bind: each stored node's buffer and each buffer it reads
+  const bufferKey = (n: Node): unknown => (n.realized ? n.storage!.buf : writesInto.get(n)?.storage?.buf ?? n);
+  const fitsBindings = (a: Group, b: Group): boolean => {
+    const keys = new Set<unknown>();
+    for (const g of [a, b]) {
+      for (const l of g.loads.keys()) if (!a.outputs.includes(l) && !b.outputs.includes(l)) keys.add(bufferKey(l));
+      for (const o of g.outputs) keys.add(bufferKey(o));
+    }
+    return keys.size <= maxBindings;
+  };
   const merge = (into: Group, from: Group) => {
     for (const o of from.outputs) writer.set(o, into);
     for (const n of writer.keys()) if (writer.get(n) === from) writer.set(n, into);
@@ -163,7 +173,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
       const c = writer.get(l);
       if (!identity || !c || (c.kind !== 'matmul' && c.kind !== 'reduce') || c.outputs.length !== 1 || c.outputs[0] !== l) continue;
       if (targets.has(l) || consumers.get(l) !== 1 || numel(l.shape) !== numel(g.outputs[0].shape)) continue;
-      if (reaches(c, g, true) || !inPlaceSafe(c, g)) continue;
+      if (reaches(c, g, true) || !inPlaceSafe(c, g) || !fitsBindings(c, g)) continue;
       // the core value now lives in a register
       mat.delete(l);
       writer.delete(l);
@@ -187,7 +197,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
       for (const [l, identity] of g.loads) {
         const p = writer.get(l);
         if (!identity || !p || p === g || p.kind !== 'elementwise' || numel(p.outputs[0].shape) !== size) continue;
-        if (reaches(p, g, true) || !inPlaceSafe(p, g)) continue;
+        if (reaches(p, g, true) || !inPlaceSafe(p, g) || !fitsBindings(p, g)) continue;
         merge(g, p);
         changed = true;
         break;

@@ -7,8 +7,8 @@ export const state = {
   scopes: [] as string[],
   /** assign nodes not yet realized, in the order they were made */
   pendingAssigns: [] as Node[],
-  /** values to compute with the next pending assigns (gradients an optimizer read) */
-  pendingKeep: [] as Node[],
+  /** unrealized tensors the user may still read: computed before an assign overwrites their inputs */
+  live: new Set<WeakRef<{ node: Node; isDisposed: boolean }>>(),
   /** set while kn.compile traces a function */
   tracing: false,
   /** when false every op gets its own kernel: the unfused path, for testing fusion */

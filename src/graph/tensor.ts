@@ -29,7 +29,9 @@ export class Tensor {
   /** a human-readable name for errors (set by modules for their parameters) */
   name?: string;
 
-  constructor(private _node: Node) {}
+  constructor(private _node: Node) {
+    if (!_node.realized && !state.tracing) state.live.add(new WeakRef(this));
+  }
 
   get node(): Node {
     if (this.disposed) throw new Error(`Tensor${this.name ? ` '${this.name}'` : ''} with shape ${shapeStr(this._node.shape)} was disposed; it cannot be used any more.`);
@@ -54,7 +56,9 @@ export class Tensor {
   // ---------------------------------------------------------------- values
   /** Runs what is needed and reads the value back as a typed array. */
   async data(): Promise<Float32Array | Int32Array | Uint8Array> {
-    const n = this.node;
+    // a view of stored data (a parameter inside an optimizer's arena) is read through a
+    // copy: giving the view its own storage would freeze it at today's value
+    const n = readable(this.node);
     await realize([n]);
     return readback(n);
   }
@@ -274,6 +278,12 @@ export class Tensor {
 }
 
 // ------------------------------------------------------------------ node construction
+
+/** The node itself, or a copy of it when it is an unrealized view (see data()). */
+export function readable(n: Node): Node {
+  if (n.realized || !['reshape', 'permute', 'expand', 'slice'].includes(n.op)) return n;
+  return new Node('copy', [n], {}, n.shape, n.dtype);
+}
 
 /** Builds a node and its tensor; gradient tracking follows the inputs. */
 export function make(op: string, inputs: Tensor[], attrs: Record<string, any>, shape: Shape, dtype: DType): Tensor {

@@ -32,6 +32,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 // with fresh masks and eager calls never repeat one.
 let seed: Tensor | null = null;
 let salt = 0;
+/** kn.manualSeed restarts the dropout stream too. */
+export function resetDropoutStream(): void { seed = null; salt = 0; }
 function nextRandom(shape: number[]): Tensor {
   if (!seed || seed.isDisposed) seed = tensor([Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
   const s = seed.node;

@@ -47,7 +47,7 @@ export abstract class Module {
     for (const [k, v] of Object.entries(this)) {
       if (v instanceof Tensor) yield [prefix + snake(k), v];
     }
-    for (const [name, child] of this.namedChildren()) yield* child.walk(`${prefix}${name}.`);
+    for (const [name, child] of this.namedChildren()) yield* child.walk(`${prefix}${snake(name)}.`);
   }
   train(mode = true): this {
     this.training = mode;
@@ -87,7 +87,8 @@ export abstract class Module {
 /** Writes src's values into dst's existing storage. */
 export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
   const contiguous = src.reshape(-1).add(0); // a fresh contiguous buffer
-  await realize([dst.node, contiguous.node]);
+  // only the source is realized: giving the destination (maybe a view) storage would detach it
+  await realize([contiguous.node]);
   const d = dst.node;
   if (!d.storage) {
     // dst is a view (a parameter inside an optimizer's arena): write into its buffer

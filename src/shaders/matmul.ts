@@ -1,12 +1,29 @@
 // Batched matmul C[b, m, n] = sum_k A[b, m, k] B[b, k, n]. Operands are read through strides,
 // so transposes and broadcasts cost nothing; the epilogue (bias, activation, residual) is a
 // function the graph's lowering writes. Tiling is a parameter: the best differs per adapter.
+//
+// Kernel shape (register blocking, no workgroup memory): each invocation owns a tm x tn block
+// of C and walks K `ku` steps per loop iteration, fully unrolled into straight-line loads and
+// FMAs. Everything static is baked in at codegen time: sizes, strides (a stride of 1 folds
+// into constant offsets), and whether M, N, K divide the tile (then no clamps or store guards).
+// Edge blocks clamp their row/column to the last valid one, so loads stay in bounds and the
+// loop stays branch-free; their extra results are simply not stored.
 import { BUILTINS, declareBuffers, grid, type BufferDecl } from './common.js';
 
 export interface Operand { buf: string; offset: number; sb: number; s0: number; s1: number }
 
-export interface MatmulTiling { tm: number; tn: number; wgx: number; wgy: number }
-export const DEFAULT_TILING: MatmulTiling = { tm: 4, tn: 4, wgx: 8, wgy: 8 };
+export interface MatmulTiling {
+  /** rows / columns of C per invocation */
+  tm: number; tn: number;
+  /** workgroup size along N (x) and M (y) */
+  wgx: number; wgy: number;
+  /** K steps per loop iteration (default 4) */
+  ku?: number;
+  /** shrink the tile for small or thin outputs (default true) */
+  fit?: boolean;
+}
+/** Measured on SwiftShader (Dawn, Node and Chromium): large register blocks, 4 invocations. */
+export const DEFAULT_TILING: MatmulTiling = { tm: 16, tn: 16, wgx: 4, wgy: 1, ku: 4 };
 
 export interface MatmulSpec {
   buffers: BufferDecl[];
@@ -22,43 +39,126 @@ export interface MatmulSpec {
   maxPerDim: number;
 }
 
-export function matmulKernel(s: MatmulSpec) {
-  const t = s.tiling ?? DEFAULT_TILING;
-  const { tm, tn, wgx, wgy } = t;
-  const tilesM = Math.ceil(s.M / (tm * wgy)), tilesN = Math.ceil(s.N / (tn * wgx));
-  const idx = (o: Operand, b: string, i: string, j: string) =>
-    `${o.offset}u + ${b} * ${o.sb}u + (${i}) * ${o.s0}u + (${j}) * ${o.s1}u`;
-  const lines: string[] = [];
-  // clamp rows/cols so edge tiles read in bounds; their results are simply not stored
-  for (let i = 0; i < tm; i++) lines.push(`let ar${i} = min(row0 + ${i}u, ${s.M - 1}u);`);
-  for (let j = 0; j < tn; j++) lines.push(`let bc${j} = min(col0 + ${j}u, ${s.N - 1}u);`);
-  const body: string[] = [];
-  for (let i = 0; i < tm; i++) body.push(`let a${i} = ${s.a.buf}[${idx(s.a, 'bi', `ar${i}`, 'k')}];`);
-  for (let j = 0; j < tn; j++) body.push(`let b${j} = ${s.b.buf}[${idx(s.b, 'bi', 'k', `bc${j}`)}];`);
-  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) body.push(`acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`);
-  const accs: string[] = [], stores: string[] = [];
-  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) {
-    accs.push(`var acc${i}_${j} = 0.0;`);
-    stores.push(`if (row0 + ${i}u < ${s.M}u && col0 + ${j}u < ${s.N}u) { kn_epilogue(bi, row0 + ${i}u, col0 + ${j}u, acc${i}_${j}); }`);
+const cdiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Fits the tiling to the problem: no block much larger than the output, enough workgroups to
+ * keep a few cores busy. */
+export function fitTiling(t: MatmulTiling, batch: number, M: number, N: number): Required<MatmulTiling> {
+  let { tm, tn, wgx, wgy } = t;
+  const ku = Math.max(1, t.ku ?? 4);
+  if (t.fit !== false) {
+    // a thin output gets its whole width (or height) in one invocation
+    if (N <= tn) { tn = N; wgx = 1; }
+    if (M <= tm) { tm = M; wgy = 1; }
+    // workgroups only as wide as the output needs
+    while (wgx > 1 && (wgx / 2) * tn >= N) wgx /= 2;
+    while (wgy > 1 && (wgy / 2) * tm >= M) wgy /= 2;
+    // enough workgroups for parallelism: halve the larger block side while there are few
+    const wgs = () => batch * cdiv(M, tm * wgy) * cdiv(N, tn * wgx);
+    while (wgs() < 8 && (tm > 4 || tn > 4)) {
+      if (tm >= tn && tm > 4) tm = Math.ceil(tm / 2); else tn = Math.ceil(tn / 2);
+    }
   }
+  return { tm: Math.max(1, tm), tn: Math.max(1, tn), wgx: Math.max(1, wgx), wgy: Math.max(1, wgy), ku, fit: t.fit ?? true };
+}
+
+export function matmulKernel(s: MatmulSpec) {
+  const { tm, tn, wgx, wgy, ku } = fitTiling(s.tiling ?? DEFAULT_TILING, s.batch, s.M, s.N);
+  const { M, N, K, a, b } = s;
+  const BM = tm * wgy, BN = tn * wgx;
+  const tilesM = cdiv(M, BM), tilesN = cdiv(N, BN);
+  const fullM = M % BM === 0, fullN = N % BN === 0;
+  const u = (v: number) => `${v}u`;
+  /** `base + off` with constant folding */
+  const add = (base: string, off: number) => (off === 0 ? base : `${base} + ${u(off)}`);
+  const mul = (x: string, s: number) => (s === 1 ? x : s === 0 ? '0u' : `${x} * ${u(s)}`);
+
+  const pre: string[] = [];
+  // per-batch base offsets
+  pre.push(`let oa = ${a.offset}u + ${mul('bi', a.sb)};`);
+  pre.push(`let ob = ${b.offset}u + ${mul('bi', b.sb)};`);
+  // row bases of A: oa + row*s0 (clamped on edge tiles); column bases of B: ob + col*s1.
+  // When the block is aligned and contiguous, one base plus constant offsets.
+  const aRow: string[] = [], bCol: string[] = [];
+  if (fullM) {
+    pre.push(`let pa = oa + ${mul('row0', a.s0)};`);
+    for (let i = 0; i < tm; i++) aRow.push(add('pa', i * a.s0));
+  } else {
+    for (let i = 0; i < tm; i++) { pre.push(`let pa${i} = oa + ${mul(`min(row0 + ${u(i)}, ${u(M - 1)})`, a.s0)};`); aRow.push(`pa${i}`); }
+  }
+  if (fullN) {
+    pre.push(`let pb = ob + ${mul('col0', b.s1)};`);
+    for (let j = 0; j < tn; j++) bCol.push(add('pb', j * b.s1));
+  } else {
+    for (let j = 0; j < tn; j++) { pre.push(`let pb${j} = ob + ${mul(`min(col0 + ${u(j)}, ${u(N - 1)})`, b.s1)};`); bCol.push(`pb${j}`); }
+  }
+  // split "base + const" so the per-step constant folds into one add per load
+  const split = (e: string): [string, number] => {
+    const m = /^(.*) \+ (\d+)u$/.exec(e);
+    return m ? [m[1], Number(m[2])] : [e, 0];
+  };
+
+  /** straight-line code for K steps k0 + 0..steps-1, where k0 is a WGSL expression or a constant */
+  const block = (kExpr: string | number, steps: number): string[] => {
+    const L: string[] = [];
+    let ka: string, kb: string, ca = 0, cb = 0;
+    if (typeof kExpr === 'number') { ka = ''; kb = ''; ca = kExpr * a.s1; cb = kExpr * b.s0; }
+    else { ka = mul(kExpr, a.s1); kb = mul(kExpr, b.s0); }
+    const idx = (base: string, kterm: string, c: number) => {
+      const [bb, bc] = split(base);
+      const terms = [bb]; if (kterm) terms.push(kterm);
+      return add(terms.join(' + '), bc + c);
+    };
+    for (let st = 0; st < steps; st++) {
+      for (let i = 0; i < tm; i++) L.push(`let a${i}_${st} = ${a.buf}[${idx(aRow[i], ka, ca + st * a.s1)}];`);
+      for (let j = 0; j < tn; j++) L.push(`let b${j}_${st} = ${b.buf}[${idx(bCol[j], kb, cb + st * b.s0)}];`);
+    }
+    for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) {
+      let e = `c${i}_${j}`;
+      for (let st = 0; st < steps; st++) e = `fma(a${i}_${st}, b${j}_${st}, ${e})`;
+      L.push(`c${i}_${j} = ${e};`);
+    }
+    return L;
+  };
+
+  const body: string[] = [];
+  const kMain = K - (K % ku);
+  if (kMain > 0) {
+    if (kMain === ku) body.push(`{`, ...block(0, ku).map((l) => `  ${l}`), `}`);
+    else body.push(`for (var k = 0u; k < ${u(kMain)}; k = k + ${u(ku)}) {`, ...block('k', ku).map((l) => `  ${l}`), `}`);
+  }
+  if (K % ku) body.push(`{`, ...block(kMain, K % ku).map((l) => `  ${l}`), `}`);
+
+  const accs: string[] = [], stores: string[] = [];
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) accs.push(`var c${i}_${j} = 0.0;`);
+  for (let i = 0; i < tm; i++) {
+    const r = add('row0', i);
+    const row: string[] = [];
+    for (let j = 0; j < tn; j++) {
+      const c = add('col0', j);
+      const call = `kn_epilogue(bi, ${r}, ${c}, c${i}_${j});`;
+      row.push(fullN ? call : `if (${c} < ${u(N)}) { ${call} }`);
+    }
+    stores.push(fullM ? row.join('\n  ') : `if (${r} < ${u(M)}) {\n    ${row.join('\n    ')}\n  }`);
+  }
+
   const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 fn kn_epilogue(bi: u32, row: u32, col: u32, acc: f32) {
 ${s.epilogue}
 }
+// matmul ${s.batch}x${M}x${N}x${K}: ${tm}x${tn} per invocation, workgroup ${wgx}x${wgy}, K unrolled by ${ku}
 @compute @workgroup_size(${wgx}, ${wgy})
 fn main(${BUILTINS}, @builtin(local_invocation_id) lid: vec3u) {
   let wg_lin = wid.y * nwg.x + wid.x;
-  let bi = wg_lin / ${tilesM * tilesN}u;
-  let tile = wg_lin % ${tilesM * tilesN}u;
-  if (bi >= ${s.batch}u) { return; }
-  let row0 = ((tile / ${tilesN}u) * ${wgy}u + lid.y) * ${tm}u;
-  let col0 = ((tile % ${tilesN}u) * ${wgx}u + lid.x) * ${tn}u;
-  ${lines.join('\n  ')}
+  let bi = wg_lin / ${u(tilesM * tilesN)};
+  let tile = wg_lin % ${u(tilesM * tilesN)};
+  if (bi >= ${u(s.batch)}) { return; }
+  let row0 = ((tile / ${u(tilesN)}) * ${u(wgy)} + lid.y) * ${u(tm)};
+  let col0 = ((tile % ${u(tilesN)}) * ${u(wgx)} + lid.x) * ${u(tn)};
+  ${pre.join('\n  ')}
   ${accs.join(' ')}
-  for (var k = 0u; k < ${s.K}u; k = k + 1u) {
-    ${body.join('\n    ')}
-  }
+  ${body.join('\n  ')}
   ${stores.join('\n  ')}
 }`;
   return { wgsl, workgroups: grid(s.batch * tilesM * tilesN, s.maxPerDim) };

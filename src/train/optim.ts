@@ -18,7 +18,10 @@ function checkHyper(opt: string, name: string, v: unknown, { min = 0, max = Infi
   }
 }
 
-/** A float32 GPU scalar that the host can overwrite without retracing anything. */
+/**
+ * A float32 GPU scalar that the host can change without retracing anything. A change is an
+ * assign like any other: a step recorded before it still sees the old value.
+ */
 class DeviceScalar {
   readonly t: Tensor;
   private v: number;
@@ -26,8 +29,7 @@ class DeviceScalar {
   get value(): number { return this.v; }
   set value(v: number) {
     this.v = v;
-    const s = this.t.node.storage;
-    if (s) gpu().queue.writeBuffer(s.buf.buffer, s.offset * 4, new Float32Array([v]));
+    assign(this.t, constant(v, [], 'float32'));
   }
 }
 

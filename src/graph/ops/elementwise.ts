@@ -104,6 +104,7 @@ export const ELEMENTWISE: Record<string, ElementwiseDef> = {
     dtype: (_d) => 'float32', // replaced per node by attrs.dtype (see tensor.cast)
     grad: (g, [a]) => [isFloat(a.dtype) ? g.cast(a.dtype) : null],
   },
+  copy: { arity: 1, accepts: 'any', ref: ([a]) => a, wgsl: ([a]) => a, grad: (g) => [g] },
   logicalNot: { arity: 1, accepts: 'bool', ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(!${a})`, dtype: bool },
   // ---- binary
   add: { arity: 2, ref: ([a, b]) => a + b, wgsl: ([a, b]) => `(${a} + ${b})`, grad: (g) => [g, g] },
