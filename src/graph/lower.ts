@@ -1,7 +1,7 @@
 // Lowering: turns one kernel group into WGSL through the emitters in src/shaders. View ops
 // become index arithmetic, elementwise ops become expressions, and buffers already planned
 // become loads, so a fused kernel reads each input once at the index it needs.
-import { type Node, type Shape, type DType, numel, contiguousStrides } from './ir.js';
+import { Node, type Shape, type DType, numel, contiguousStrides } from './ir.js';
 import { ELEMENTWISE, ELEMENTWISE_PRELUDE, f32 } from './ops/elementwise.js';
 import { FAMILY } from './ops/structural.js';
 import type { Group, Schedule } from './schedule.js';
@@ -313,21 +313,26 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
   }
 }
 
-/** A concat with more inputs than a kernel can bind: one copy kernel per input. */
+/** A concat with more inputs than one kernel can bind: one kernel per chunk of inputs. */
 function lowerConcat(g: Group, ctx: LowerContext): Dispatch[] {
   const n = g.outputs[0];
   const axis = n.attrs.axis;
+  const chunk = Math.max(1, ctx.maxBindings - 1);
   const out: Dispatch[] = [];
   let off = 0;
-  for (const inp of n.inputs) {
+  for (let i = 0; i < n.inputs.length; i += chunk) {
+    const ins = n.inputs.slice(i, i + chunk);
+    const shape = n.shape.slice();
+    shape[axis] = ins.reduce((s, x) => s + x.shape[axis], 0);
+    const part = ins.length === 1 ? ins[0] : new Node('concat', ins, { axis }, shape, n.dtype);
     const b = new Builder(ctx);
-    const d = b.dims({ flat: 'gi' }, inp.shape);
-    const v = b.value(inp, { flat: 'gi' });
+    const d = b.dims({ flat: 'gi' }, shape);
+    const v = b.value(part, { flat: 'gi' });
     const od = d.slice(); od[axis] = off ? `(${d[axis]} + ${off}u)` : d[axis];
     b.store(n, b.flat({ dims: od }, n.shape), v);
-    const k = elementwiseKernel({ buffers: b.decls(), prelude: PRELUDE, size: numel(inp.shape), body: b.body(), maxPerDim: ctx.maxPerDim });
+    const k = elementwiseKernel({ buffers: b.decls(), prelude: PRELUDE, size: numel(shape), body: b.body(), maxPerDim: ctx.maxPerDim });
     out.push({ ...k, buffers: b.bufferList() });
-    off += inp.shape[axis];
+    off += shape[axis];
   }
   return out;
 }

@@ -56,7 +56,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     const f = family(n);
     if (targets.has(n) || f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'assign') mat.add(n);
     else if (f === 'elementwise' && ((consumers.get(n) ?? 0) > 1 || !state.fusion)) mat.add(n);
-    else if (n.op === 'concat' && n.inputs.length > maxBindings - 4) mat.add(n);
+    else if (n.op === 'concat' && n.inputs.length > maxBindings / 2) mat.add(n);
     else if (f === 'view' && n.op !== 'concat' && (consumers.get(n) ?? 0) > 1 && !isCheapView(n)) mat.add(n);
   }
   // matmul operands must be strided views of buffers
@@ -92,7 +92,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     const pv = placedValue.get(n);
     if (pv) { writer.set(n, writer.get(pv)!); continue; } // an alias of its placed value
     const f = family(n);
-    const kind: GroupKind = n.op === 'concat' && n.inputs.length > maxBindings - 4 ? 'concat'
+    const kind: GroupKind = n.op === 'concat' && n.inputs.length > maxBindings / 2 ? 'concat'
       : f === 'reduce' || f === 'matmul' || f === 'rows' ? f : 'elementwise';
     const g = new Group(kind, kind === 'elementwise' || kind === 'concat' ? undefined : n);
     g.outputs.push(n);
