@@ -45,11 +45,7 @@ function makeOptimizer(name: string, params: kn.nn.Parameter[], options: any) {
   return new Opt(params, { ...options });
 }
 
-/**
- * Compares every parameter with PyTorch's. `viaCopy` reads `p.add(0)` instead of `p` itself:
- * between compiled calls reading a parameter directly returns a stale value (engine bug,
- * see 'parameters read between compiled calls are current' below).
- */
+/** Compares every parameter with PyTorch's; `viaCopy` reads `p.add(0)` instead of `p`. */
 async function checkParams(what: string, model: kn.nn.Module, expected: Record<string, T>, viaCopy = false): Promise<void> {
   const sd = model.stateDict();
   expect(Object.keys(sd).sort()).toEqual(Object.keys(expected).sort());
@@ -102,7 +98,8 @@ describe('optimizers match PyTorch (optim.json)', () => {
       for (let i = 0; i < c.steps.length; i++) {
         const loss = await step(x, y);
         closeOrFail(`step ${i} loss`, [await loss.item()], [c.steps[i].loss], LOSS_RTOL, LOSS_ATOL);
-        await checkParams(`after step ${i}`, model, c.steps[i].params, true);
+        await checkParams(`after step ${i}`, model, c.steps[i].params);
+        await checkParams(`after step ${i} (a copy)`, model, c.steps[i].params, true);
       }
       expect(step.stats().traces).toBe(1);
     });
@@ -119,10 +116,9 @@ describe('parameters seen from outside a compiled step', () => {
       const x = f32(golden.x), y = i32(golden.y);
       for (let i = 0; i < 3; i++) {
         await step(x, y);
-        // ENGINE BUG (stale parameter after compiled replay): once `await p.data()` has
-        // realized a parameter's view of the optimizer arena, later replays of the compiled
-        // step update the arena but not that snapshot, so from step 1 on `p.data()` (and
-        // eager forwards using p) see the parameter as it was when first read.
+        // regression (fixed in eb2132b): once `await p.data()` had realized a parameter's
+        // view of the optimizer arena, replays updated the arena but not that snapshot, so
+        // p.data() (and eager forwards using p) kept the value from the first read.
         await checkParams(`after step ${i}`, model, c.steps[i].params);
       }
     });
@@ -139,7 +135,7 @@ describe('parameters seen from outside a compiled step', () => {
     await step(x, y);
     // the loss before step 2 is computed from the parameters after step 1
     const eager = await kn.F.crossEntropy(model.forward(x), y).item();
-    // ENGINE BUG (stale parameter after compiled replay): the read of 0.weight above froze it
+    // regression (fixed in eb2132b): the read of 0.weight above used to freeze it
     closeOrFail('eager loss after 2 compiled steps', [eager], [c.steps[2].loss], LOSS_RTOL, LOSS_ATOL);
   });
 });
@@ -194,7 +190,6 @@ describe('learning rate changes reach a compiled step without retracing', () => 
       const lb = kn.F.crossEntropy(b.forward(x), y);
       lb.backward();
       optB.step();
-      await lb.item(); // runs B's step before its lr changes (see the eager test below)
     }
     expect(step.stats().traces).toBe(1);
     const sa = a.stateDict(), sb = b.stateDict();
@@ -211,9 +206,8 @@ describe('learning rate changes reach a compiled step without retracing', () => 
     kn.F.crossEntropy(model.forward(x), y).backward();
     opt.step();                       // PyTorch: this step uses lr 0.1
     opt.paramGroups[0].lr = 0.5;      // e.g. lrScheduler.step(), before anything was read
-    // ENGINE BUG (lazy step reads lr at run time): the recorded step reads the device lr
-    // scalar when it runs, and the setter writes that scalar at once, so the step already
-    // recorded runs with lr 0.5.
+    // regression (fixed in eb2132b): the recorded step read the device lr scalar when it
+    // ran and the setter wrote that scalar at once, so this step ran with lr 0.5.
     await checkParams('after step 0', model, sgd.steps[0].params);
   });
 
@@ -226,9 +220,9 @@ describe('learning rate changes reach a compiled step without retracing', () => 
     loss.backward();
     opt.step();
     await kn.tensor([1, 2]).add(1).data(); // any other read runs the pending step
-    // ENGINE BUG (pre-step values lost): the step overwrote the parameters that the unread
-    // loss depends on, so loss.item() throws 'a tensor depends on a value that an in-place
-    // update (an optimizer step) has since overwritten'. In PyTorch the loss keeps its value.
+    // regression (fixed in eb2132b): the step overwrote the parameters the unread loss
+    // depends on, and loss.item() threw 'a tensor depends on a value that an in-place update
+    // (an optimizer step) has since overwritten'. In PyTorch the loss keeps its value.
     closeOrFail('loss read late', [await loss.item()], [sgd.steps[0].loss], LOSS_RTOL, LOSS_ATOL);
   });
 });
