@@ -39,14 +39,14 @@ async function buildModel() {
   return model;
 }
 
-function makeOptimizer(name: string, params: kn.nn.Parameter[], options: any) {
+function makeOptimizer(name: string, params: kn.Tensor[], options: any) {
   const Opt = (kn.optim as any)[name];
   if (!Opt) throw new Error(`no optimizer kn.optim.${name}`);
   return new Opt(params, { ...options });
 }
 
 /** Compares every parameter with PyTorch's; `viaCopy` reads `p.add(0)` instead of `p`. */
-async function checkParams(what: string, model: kn.nn.Module, expected: Record<string, T>, viaCopy = false): Promise<void> {
+async function checkParams(what: string, model: { stateDict(): Record<string, kn.Tensor>; forward(x: kn.Tensor): kn.Tensor }, expected: Record<string, T>, viaCopy = false): Promise<void> {
   const sd = model.stateDict();
   expect(Object.keys(sd).sort()).toEqual(Object.keys(expected).sort());
   for (const [k, e] of Object.entries(expected)) {
@@ -56,7 +56,7 @@ async function checkParams(what: string, model: kn.nn.Module, expected: Record<s
   }
 }
 
-function compiledStep(model: kn.nn.Module, opt: any) {
+function compiledStep(model: { stateDict(): Record<string, kn.Tensor>; forward(x: kn.Tensor): kn.Tensor }, opt: any) {
   return kn.compile((x: kn.Tensor, y: kn.Tensor) => {
     opt.zeroGrad();
     const loss = kn.F.crossEntropy(model.forward(x), y);
