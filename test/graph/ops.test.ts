@@ -43,6 +43,12 @@ const UNARY: Un[] = [
   { name: 'sign', f: (x) => x.sign(), tol: EXACT, grid: true },
   { name: 'clamp', f: (x) => x.clamp(-0.5, 0.75), tol: EXACT },
   { name: 'clamp(min only)', f: (x) => x.clamp(0.1), tol: EXACT },
+  // WGSL only promises sin/cos to 2^-11 absolute on [-pi, pi] (SwiftShader is ~4e-4 off)
+  { name: 'sin', f: (x) => x.sin(), tol: { rtol: 0, atol: 2 ** -11 }, domain: [-Math.PI, Math.PI] },
+  { name: 'cos', f: (x) => x.cos(), tol: { rtol: 0, atol: 2 ** -11 }, domain: [-Math.PI, Math.PI] },
+  // Kiln's WGSL erf is Abramowitz-Stegun 7.1.26: 1.5e-7 absolute
+  { name: 'erf', f: (x) => x.erf(), tol: { rtol: 1e-6, atol: 5e-7 }, domain: [-4, 4] },
+  { name: 'floor', f: (x) => x.floor(), tol: EXACT },
   { name: 'pow scalar 3', f: (x) => x.pow(3), tol: TRANSC, domain: [-3, 3] },
   { name: 'pow scalar 0.5', f: (x) => x.pow(0.5), tol: TRANSC, domain: [0, 9] },
   // activations
@@ -122,6 +128,23 @@ describe('elementwise binary with broadcasting', () => {
     await expectMatchesReference(x.gt(0.3).where(x.mul(2), x.neg()), L, ROUNDED, 'where computed');
   });
 
+  it('integer division is true division, as torch.div (int32 / int32 -> float32)', async () => {
+    // ENGINE BUG 3: the front end keeps int32 and truncates: [3, 4] / 2 gives [1, 2]
+    const a = kn.tensor([3, 4, -7], [3], { dtype: 'int32' });
+    const q = a.div(2);
+    expect(q.dtype).toBe('float32');
+    expect(Array.from(await q.data())).toEqual([1.5, 2, -3.5]);
+  });
+
+  it('an expression over more distinct inputs than a kernel may bind is split, not refused', async () => {
+    // ENGINE BUG 2: a fused elementwise kernel over 13 inputs throws "needs 14 storage
+    // buffers but the adapter allows 12" instead of splitting (DESIGN section 4)
+    const L = fresh(265);
+    let s = L.randn([65]);
+    for (let i = 0; i < 12; i++) s = s.add(L.randn([65]).mul(i + 1));
+    await expectMatchesReference(s, L, { rtol: 1e-5, atol: 1e-5 }, 'sum of 13 inputs');
+  });
+
   it('a long fused chain over broadcast inputs', async () => {
     const L = fresh(270);
     const x = L.randn([7, 33, 65]), y = L.randn([33, 1]), z = L.uniform([65], 0.5, 2);
@@ -157,11 +180,10 @@ describe('reductions', () => {
   });
 
   it('argmax over each dim, and flat; ties give the first index (as torch)', async () => {
-    // ENGINE BUG 1: the flat argmax over 15015 elements fails
     const L = fresh(320);
     const x = L.randn([33, 7, 65]);
     for (const d of [0, 1, 2, -1]) await expectMatchesReference(x.argmax(d), L, EXACT, `argmax ${d}`);
-    await expectMatchesReference(x.argmax(), L, EXACT, 'argmax flat');
+    await expectMatchesReference(x.narrow(0, 0, 1).narrow(2, 0, 30).argmax(), L, EXACT, 'argmax flat (210 elements)');
     const k = x.argmax(1, true);
     expect(k.shape).toEqual([33, 1, 65]);
     // ties: values from {-2..2} over 127 entries per row, the maximum repeats
@@ -208,6 +230,14 @@ describe('reductions', () => {
     await expectMatchesReference(x.max(), L, EXACT, 'max 100k');
     await expectMatchesReference(x.argmax(), L, EXACT, 'argmax 100k');
     await expectMatchesReference(x.neg().min(), L, EXACT, 'min 100k');
+    await expectMatchesReference(L.randn([33, 7, 65]).argmax(), L, EXACT, 'argmax flat 15015');
+  });
+
+  it('max of a row of -inf is -inf, min of +inf is +inf (as torch)', async () => {
+    // ENGINE BUG 4: the accumulator starts at -FLT_MAX, so a row of -inf gives -3.4e38
+    const x = kn.tensor([-Infinity, -Infinity, 1, 2], [2, 2]);
+    expect(Array.from(await x.max(1).data())).toEqual([-Infinity, 2]);
+    expect(Array.from(await x.neg().min(1).data())).toEqual([Infinity, -1]);
   });
 
   it('reductions of computed (fused) inputs and of views', async () => {
