@@ -320,7 +320,8 @@ export function elementwise(op: string, args: TensorLike[], attrs: any): Tensor 
     common = resultDtype(op, args.slice(1));
   } else if (op === 'cast') common = first.dtype;
   else common = resultDtype(op, args);
-  if (def.accepts === 'float' && !isFloat(common)) common = 'float32';
+  // true division, as torch.div: integers divide into floats
+  if ((def.accepts === 'float' || op === 'div') && !isFloat(common)) common = 'float32';
   if (def.accepts === 'bool') for (const a of args) if (a instanceof Tensor) checkDtype(op, a, 'bool');
   // shapes: NumPy broadcasting; the error names both shapes
   let shape: number[] = [];
