@@ -62,9 +62,8 @@ describe('dtypes', () => {
     expect(e.dtype).toBe('float32');
     expect(Array.from(await e.data())[0]).toBeCloseTo(Math.E, 5);
     expect(ints().add(1).dtype).toBe('int32');       // integer arithmetic stays integer
-    // ENGINE BUG (int32 div truncates): torch.div on integer tensors is true division and
-    // returns float ([1, 2, 3, -3] / 2 = [0.5, 1, 1.5, -1.5]); Kiln keeps int32 and
-    // truncates toward zero ([0, 1, 1, -1]), which is neither torch.div nor floor_divide.
+    // torch.div on integer tensors is true division and returns float
+    // ([1, 2, 3, -3] / 2 = [0.5, 1, 1.5, -1.5]); Kiln once kept int32 and truncated.
     const q = kn.tensor([1, 2, 3, -3], [4], { dtype: 'int32' }).div(2);
     expect(q.dtype).toBe('float32');
     expect(Array.from(await q.data())).toEqual([0.5, 1, 1.5, -1.5]);
