@@ -129,7 +129,7 @@ describe('elementwise binary with broadcasting', () => {
   });
 
   it('integer division is true division, as torch.div (int32 / int32 -> float32)', async () => {
-    // ENGINE BUG 3: the front end keeps int32 and truncates: [3, 4] / 2 gives [1, 2]
+    // regression test: the front end used to keep int32 and truncate ([3, 4] / 2 gave [1, 2]); fixed in c49b80b
     const a = kn.tensor([3, 4, -7], [3], { dtype: 'int32' });
     const q = a.div(2);
     expect(q.dtype).toBe('float32');
