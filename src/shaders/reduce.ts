@@ -64,7 +64,7 @@ ${s.store}
   // one workgroup per output: strided partial results, then a tree in workgroup memory
   const T = 256;
   const merge = s.op === 'sum' ? 'sh_v[lidx] = sh_v[lidx] + sh_v[lidx + w];'
-    : `{ let val = sh_v[lidx + w]; let acc = sh_v[lidx]; if ${better(s.op, s.ty)} || (val == acc && sh_a[lidx + w] < sh_a[lidx]) { sh_v[lidx] = val; sh_a[lidx] = sh_a[lidx + w]; } }`;
+    : `{ let val = sh_v[lidx + w]; let acc = sh_v[lidx]; if (${better(s.op, s.ty)} || (val == acc && sh_a[lidx + w] < sh_a[lidx])) { sh_v[lidx] = val; sh_a[lidx] = sh_a[lidx + w]; } }`;
   const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 var<workgroup> sh_v: array<${s.ty}, ${T}>;
