@@ -1,0 +1,82 @@
+// Kiln matmul and MLP-step timings in Node (Dawn's binding; SwiftShader on a machine without a GPU).
+// Each case is one compiled function, so the timing covers the kernel (plus one small input copy
+// per call), not JavaScript: warm up, run many calls back to back, then read one result back.
+//   npx tsx bench/matmul_node.ts [--quick] [--only=square,mlp,step] [--tiling='{"tm":16,"tn":8,"wgx":4,"wgy":1,"ku":4}']
+import * as kn from '../src/index.ts';
+import { setTiling } from '../src/graph/tuning.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const want = (what: string) => !only || only.includes(what);
+const budgetMs = quick ? 400 : 1500;
+const tiling = args.find((a) => a.startsWith('--tiling='))?.slice(9);
+if (tiling) setTiling(JSON.parse(tiling));
+
+await kn.init(); kn.manualSeed(0);
+const info = kn.info();
+console.log(`adapter: ${JSON.stringify((info as any).adapter ?? info)}`.slice(0, 200));
+
+interface Case { name: string; a: number[]; b: number[]; f: (a: kn.Tensor, b: kn.Tensor) => kn.Tensor; flops: number }
+const mm = (M: number, N: number, K: number) => 2 * M * N * K;
+
+const cases: Case[] = [];
+if (want('square')) for (const n of [256, 512, 1024])
+  cases.push({ name: `square ${n}`, a: [n, n], b: [n, n], f: (a, b) => a.matmul(b), flops: mm(n, n, n) });
+if (want('mlp')) {
+  // forward: x @ W^T with W [out, in]
+  cases.push({ name: 'fwd x[128,784] @ W1[256,784]^T', a: [128, 784], b: [256, 784], f: (a, b) => a.matmul(b.t()), flops: mm(128, 256, 784) });
+  cases.push({ name: 'fwd h[128,256] @ W2[256,256]^T', a: [128, 256], b: [256, 256], f: (a, b) => a.matmul(b.t()), flops: mm(128, 256, 256) });
+  cases.push({ name: 'fwd h[128,256] @ W3[10,256]^T', a: [128, 256], b: [10, 256], f: (a, b) => a.matmul(b.t()), flops: mm(128, 10, 256) });
+  // backward data: g @ W
+  cases.push({ name: 'dX g[128,256] @ W2[256,256]', a: [128, 256], b: [256, 256], f: (a, b) => a.matmul(b), flops: mm(128, 256, 256) });
+  cases.push({ name: 'dX g[128,10] @ W3[10,256]', a: [128, 10], b: [10, 256], f: (a, b) => a.matmul(b), flops: mm(128, 256, 10) });
+  // backward weights: g^T @ x
+  cases.push({ name: 'dW g[128,256]^T @ x[128,784]', a: [128, 256], b: [128, 784], f: (a, b) => a.t().matmul(b), flops: mm(256, 784, 128) });
+  cases.push({ name: 'dW g[128,256]^T @ h[128,256]', a: [128, 256], b: [128, 256], f: (a, b) => a.t().matmul(b), flops: mm(256, 256, 128) });
+  cases.push({ name: 'dW g[128,10]^T @ h[128,256]', a: [128, 10], b: [128, 256], f: (a, b) => a.t().matmul(b), flops: mm(10, 256, 128) });
+}
+
+/** Wall ms per call, and process CPU ms per call (SwiftShader's threads are in-process; CPU time
+ * is far less disturbed by other load on the machine, but includes Dawn's spinning waits). */
+async function timeCalls(call: () => Promise<kn.Tensor>): Promise<[number, number]> {
+  // warm-up (trace + pipeline creation on the first call)
+  for (let i = 0; i < 2; i++) await (await call()).data();
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now(), c0 = process.cpuUsage();
+    let out: kn.Tensor | undefined;
+    for (let i = 0; i < reps; i++) { out?.dispose(); out = await call(); }
+    await out!.data();
+    out!.dispose();
+    const dt = performance.now() - t0, cu = process.cpuUsage(c0);
+    if (dt > budgetMs || reps >= 4096) return [dt / reps, (cu.user + cu.system) / 1000 / reps];
+    reps = Math.min(4096, Math.max(reps * 2, Math.ceil(reps * budgetMs / Math.max(dt, 1) * 1.1)));
+  }
+}
+
+const rows: string[] = [];
+for (const c of cases) {
+  const a = kn.randn(c.a), b = kn.randn(c.b);
+  const f = kn.compile(c.f);
+  const [ms, cpu] = await timeCalls(() => f(a, b));
+  const line = `${c.name.padEnd(34)} ${ms.toFixed(3).padStart(9)} ms  ${(c.flops / ms / 1e6).toFixed(2).padStart(7)} GFLOP/s   cpu ${cpu.toFixed(3).padStart(9)} ms`;
+  console.log(line); rows.push(line);
+  a.dispose(); b.dispose();
+}
+
+if (want('step')) {
+  kn.manualSeed(0);
+  const model = new kn.nn.Sequential(new kn.nn.Linear(784, 256), new kn.nn.ReLU(), new kn.nn.Linear(256, 256), new kn.nn.ReLU(), new kn.nn.Linear(256, 10));
+  const opt = new kn.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const x = kn.randn([128, 784]); const y = kn.tensor(Int32Array.from({ length: 128 }, (_, i) => i % 10), [128], { dtype: 'int32' });
+  const step = kn.compile((x: kn.Tensor, y: kn.Tensor) => { const loss = kn.F.crossEntropy(model.forward(x), y); loss.backward(); opt.step(); opt.zeroGrad(); return loss; });
+  const t0 = performance.now();
+  const first = (await (await step(x, y)).data())[0];
+  console.log(`MLP first step (trace + compile): ${(performance.now() - t0).toFixed(0)} ms`);
+  const [ms, cpu] = await timeCalls(() => step(x, y));
+  const last = (await (await step(x, y)).data())[0];
+  const line = `MLP step 784-256-256-10 b128 Adam    ${ms.toFixed(3).padStart(9)} ms/step  cpu ${cpu.toFixed(1)} ms  (loss ${first.toFixed(4)} -> ${last.toFixed(4)})`;
+  console.log(line);
+}
+process.exit(0);
