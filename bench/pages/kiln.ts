@@ -66,7 +66,7 @@ expose({
     });
     let note = 'kn.compile(forward + crossEntropy + backward + Adam), int32 labels';
     try {
-      model.loadStateDict(sd);
+      await model.loadStateDict(sd);
     } catch (e) {
       note += `; loadStateDict failed (${(e as Error)?.message}), Kiln's own initial weights`;
     }

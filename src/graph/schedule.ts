@@ -70,6 +70,8 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     }
   }
 
+  splitWideExpressions(order, mat, maxBindings);
+
   // ---- placement: an assign whose value already gets a buffer writes it straight into the target
   const writesInto = new Map<Node, Node>();
   const placedValue = new Map<Node, Node>(); // assign -> value computed in place
@@ -207,6 +209,47 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   }
 
   return { groups: orderGroups(groups), writer, writesInto, targets };
+}
+
+/**
+ * A kernel binds at most maxBindings buffers (DESIGN.md section 4): when the inline
+ * expression under a materialized node reads more, its widest inline input is given a buffer
+ * of its own (or, if that input is itself too wide, split further down), until every kernel fits.
+ */
+function splitWideExpressions(order: Node[], mat: Set<Node>, maxBindings: number): void {
+  const key = (n: Node): unknown => (n.realized ? n.storage!.buf : n);
+  const reads = (n: Node, memo: Map<Node, Set<unknown>>): Set<unknown> => {
+    let r = memo.get(n);
+    if (r) return r;
+    r = new Set();
+    if (n.realized || mat.has(n)) r.add(key(n));
+    else for (const i of n.op === 'assign' ? [n.inputs[1]] : n.inputs) for (const k of reads(i, memo)) r.add(k);
+    memo.set(n, r);
+    return r;
+  };
+  // what the kernel rooted at m reads: its inline inputs (a core's operands count as reads)
+  const rootReads = (m: Node, memo: Map<Node, Set<unknown>>): Set<unknown> => {
+    const r = new Set<unknown>();
+    for (const i of m.op === 'assign' ? [m.inputs[1]] : m.inputs) for (const k of reads(i, memo)) r.add(k);
+    return r;
+  };
+  const limit = maxBindings - 1; // one binding for the output
+  for (const m of order) {
+    if (!mat.has(m) || m.realized) continue;
+    for (let guard = 0; guard < 64; guard++) {
+      const memo = new Map<Node, Set<unknown>>();
+      if (rootReads(m, memo).size <= limit) break;
+      // descend through the widest inline input until one fits in a kernel of its own
+      let n = m;
+      for (;;) {
+        const ins = (n.op === 'assign' ? [n.inputs[1]] : n.inputs).filter((i) => !i.realized && !mat.has(i));
+        if (!ins.length) throw new Error(`a kernel needs more than the adapter's ${maxBindings} storage buffers and cannot be split`);
+        const widest = ins.reduce((a, b) => (reads(a, memo).size >= reads(b, memo).size ? a : b));
+        if (rootReads(widest, memo).size <= limit) { mat.add(widest); break; }
+        n = widest;
+      }
+    }
+  }
 }
 
 /** Views that are free to recompute in every consumer. */

@@ -36,12 +36,17 @@ function better(op: Combine, ty: string): string {
 }
 
 export function useWorkgroupReduce(outputs: number, reduceSize: number): boolean {
+  // never below 256 elements: each of the 256 invocations must own at least one
   return reduceSize >= 1024 || (reduceSize >= 256 && outputs < 64);
 }
 
 export function reduceKernel(s: ReduceSpec) {
   const arg = s.op === 'argmax' || s.op === 'argmin';
   const step = s.op === 'sum' ? 'acc = acc + val;' : `if ${better(s.op, s.ty)} { acc = val;${arg ? ' arg = k;' : ''} }`;
+  // max/min start from the first element each invocation visits, not from ±FLT_MAX: a row of
+  // -inf has max -inf (WGSL rejects infinite constants, so no ±inf start value exists)
+  const seed = (k: string) => (s.op === 'sum' ? '' : `{\n    let k = ${k};\n${s.load}\n    acc = val; arg = k;\n  }`);
+  const from = (k: string, stride: number) => (s.op === 'sum' ? k : `${k} + ${stride}u`);
   if (!useWorkgroupReduce(s.outputs, s.reduceSize)) {
     const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
@@ -53,7 +58,8 @@ fn main(${BUILTINS}) {
 ${s.pre}
   var acc = ${initValue(s.op, s.ty)};
   var arg = 0u;
-  for (var k = 0u; k < ${s.reduceSize}u; k = k + 1u) {
+  ${seed('0u')}
+  for (var k = ${from('0u', 1)}; k < ${s.reduceSize}u; k = k + 1u) {
 ${s.load}
     ${step}
   }
@@ -77,7 +83,9 @@ ${s.pre}
   var acc = ${initValue(s.op, s.ty)};
   var arg = 0u;
   if (o < ${s.outputs}u) {
-    for (var k = lidx; k < ${s.reduceSize}u; k = k + ${T}u) {
+    // every invocation has a first element: this variant runs only when reduceSize >= ${T}
+    ${seed('lidx')}
+    for (var k = ${from('lidx', T)}; k < ${s.reduceSize}u; k = k + ${T}u) {
 ${s.load}
       ${step}
     }

@@ -179,7 +179,6 @@ describe('reductions', () => {
   ];
   cases.forEach(([name, f], i) => {
     it(name, async () => {
-      // ENGINE BUG 1 (see ops.test.ts) affects max/min reductions over >= 256 elements; these stay below
       await checkGrad(name, 100 + i, (L) => {
         const x = L.randn([7, 5, 3], rg);
         return { inputs: [x], out: f(x) };

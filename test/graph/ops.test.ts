@@ -136,11 +136,9 @@ describe('elementwise binary with broadcasting', () => {
     expect(Array.from(await q.data())).toEqual([1.5, 2, -3.5]);
   });
 
-  // Known engine limitation (open): a single fused expression over more buffers than the
-  // adapter binds is refused, not split. `it.fails` keeps this honest: it turns red once fixed.
-  it.fails('an expression over more distinct inputs than a kernel may bind is split, not refused', async () => {
-    // ENGINE BUG 2: a fused elementwise kernel over 13 inputs throws "needs 14 storage
-    // buffers but the adapter allows 12" instead of splitting (DESIGN section 4)
+  // the schedule gives the widest inline input its own buffer until each kernel fits
+  it('an expression over more distinct inputs than a kernel may bind is split, not refused', async () => {
+    // 13 distinct inputs: more than SwiftShader's 12 (or Chromium's 10) storage bindings
     const L = fresh(265);
     let s = L.randn([65]);
     for (let i = 0; i < 12; i++) s = s.add(L.randn([65]).mul(i + 1));
@@ -174,7 +172,7 @@ describe('reductions', () => {
   });
 
   it.each(dimsCases)('max and min over dim $dim keepdim $keepdim (exact)', async ({ dim, keepdim }) => {
-    // ENGINE BUG 1: fails for dim undefined, [0, 2] and [1, 2] (reductions over >= 256 elements)
+    // dim undefined, [0, 2] and [1, 2] take the workgroup-tree path (>= 256 elements)
     const L = fresh(310);
     const x = L.randn(X);
     await expectMatchesReference(x.max(dim, keepdim), L, EXACT, 'max');
@@ -204,7 +202,7 @@ describe('reductions', () => {
   });
 
   it.each(dimsCases.slice(1, 5))('logsumexp over dim $dim keepdim $keepdim', async ({ dim, keepdim }) => {
-    // ENGINE BUG 1 (see the report): dim [0, 2] fails, logsumexp takes a max over both axes
+    // dim [0, 2]: logsumexp's max over both axes takes the workgroup-tree path
     const L = fresh(335);
     const x = L.randn(X, { scale: 3, shift: 1 });
     await expectMatchesReference(x.logsumexp(dim!, keepdim), L, TRANSC, `logsumexp ${dim}`);
@@ -225,8 +223,7 @@ describe('reductions', () => {
   });
 
   it('max and argmax of 100k elements', async () => {
-    // ENGINE BUG 1: the workgroup-tree path of max/min/argmax (reductions of >= 1024
-    // elements, or >= 256 with few outputs) emits WGSL that does not parse
+    // the workgroup-tree path of max/min/argmax (>= 1024 elements, or >= 256 with few outputs)
     const L = fresh(345);
     const x = L.uniform([100_000], 0, 1);
     await expectMatchesReference(x.max(), L, EXACT, 'max 100k');
@@ -235,13 +232,12 @@ describe('reductions', () => {
     await expectMatchesReference(L.randn([33, 7, 65]).argmax(), L, EXACT, 'argmax flat 15015');
   });
 
-  // Known engine bug (open): max/min reductions start from -FLT_MAX/+FLT_MAX, not -inf/+inf
-  // (WGSL rejects infinite constants). `it.fails` turns red once it is fixed.
-  it.fails('max of a row of -inf is -inf, min of +inf is +inf (as torch)', async () => {
-    // ENGINE BUG 4: the accumulator starts at -FLT_MAX, so a row of -inf gives -3.4e38
+  // max/min once started from -FLT_MAX/+FLT_MAX (WGSL has no infinite constants); they now
+  // start from each invocation's first element
+  it('max of a row of -inf is -inf, min of +inf is +inf (as torch)', async () => {
     const x = kn.tensor([-Infinity, -Infinity, 1, 2], [2, 2]);
     expect(Array.from(await x.max(1).data())).toEqual([-Infinity, 2]);
-    expect(Array.from(await x.neg().min(1).data())).toEqual([Infinity, -1]);
+    expect(Array.from(await x.neg().min(1).data())).toEqual([Infinity, -2]);
   });
 
   it('reductions of computed (fused) inputs and of views', async () => {
