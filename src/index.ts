@@ -5,10 +5,15 @@ export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack
 export type { DType } from './graph/ir.js';
 export { noGrad } from './graph/state.js';
 import { state as graphState } from './graph/state.js';
+import { setTiling } from './graph/tuning.js';
+import { QUICK_TILING, DEFAULT_TILING, BIG_TILING, type MatmulTiling } from './shaders/matmul.js';
 /** Switches for tests and debugging. */
 export const debug = {
   /** false: every op runs as its own kernel (the unfused reference path) */
   setFusion(on: boolean): void { graphState.fusion = on; },
+  /** pins every matmul to one tiling (undefined: per-shape choice with tiered compilation) */
+  setMatmulTiling(t: MatmulTiling | undefined): void { setTiling(t); },
+  QUICK_TILING, DEFAULT_TILING, BIG_TILING,
 };
 export { compile, type CompiledFunction } from './graph/compile.js';
 export { grad } from './graph/grad.js';

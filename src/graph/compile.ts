@@ -14,6 +14,8 @@ interface Trace { program: Program; inputs: Storage[]; outputs: Node[]; shape: (
 
 export interface CompiledFunction<A extends Tensor[], R extends Out> {
   (...args: A): Promise<R>;
+  /** resolves once every traced program runs on its tuned kernels (the first calls use quick ones) */
+  ready(): Promise<void>;
   /** kernel and memory figures of the program for the most recent signature */
   stats(): ProgramStats & { traces: number };
 }
@@ -56,6 +58,7 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
     return tr.shape(outs) as R;
   }) as CompiledFunction<A, R>;
 
+  compiled.ready = async () => { await Promise.all([...traces.values()].map((t) => t.program.upgraded)); };
   compiled.stats = () => {
     if (!last) throw new Error('stats(): the compiled function has not been called yet');
     return { ...last.program.stats, traces: traces.size };
@@ -81,7 +84,7 @@ async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args
   const { tensors, rebuild } = flattenOut(result);
   const outputs = tensors.map((t) => readable(t.node));
   const assigns = state.pendingAssigns.splice(before);
-  const program = await buildProgram([...outputs, ...assigns]);
+  const program = await buildProgram([...outputs, ...assigns], true);
   const tr: Trace = { program, inputs, outputs, shape: rebuild };
   run(tr, argNodes);
   finishAssigns(program);

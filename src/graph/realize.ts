@@ -8,7 +8,8 @@ import { state } from './state.js';
 import { readable } from './tensor.js';
 import { gpu, info } from '../runtime/device.js';
 import { pool, newStorage, type Storage, type SharedBuffer } from '../runtime/buffers.js';
-import { getKernel } from '../runtime/pipelines.js';
+import { getKernel, peekKernel, type Kernel } from '../runtime/pipelines.js';
+import { QUICK_TILING } from '../shaders/matmul.js';
 import { currentTiling } from './tuning.js';
 
 export interface ProgramStats { kernels: number; dispatches: number; bufferBytes: number; intermediateBytes: number }
@@ -19,13 +20,21 @@ export interface Program {
   /** target nodes and the storage the program writes them to */
   outputs: Map<Node, Storage>;
   assigns: Node[];
+  /** resolves when every tuned kernel has replaced its quick stand-in */
+  upgraded: Promise<void>;
   stats: ProgramStats;
+}
+
+function makePass(d: Dispatch, k: Kernel) {
+  const entries: GPUBindGroupEntry[] = d.buffers.map((sb, j) => ({ binding: k.bindings.get(`buf${j}`)!, resource: { buffer: sb.buffer } }));
+  const bindGroup = gpu().createBindGroup({ layout: k.pipeline.getBindGroupLayout(0), entries });
+  return { pipeline: k.pipeline, bindGroup, workgroups: d.workgroups, wgsl: d.wgsl };
 }
 
 const BYTES = 4; // every dtype Kiln stores today is 32 bits wide (bool as u32)
 
 /** Builds a program that computes `targets` (and performs the assigns among them). */
-export async function buildProgram(targets: Node[]): Promise<Program> {
+export async function buildProgram(targets: Node[], persistent = false): Promise<Program> {
   const inf = info();
   const maxBindings = inf.limits.maxStorageBuffersPerShaderStage;
   const sched = schedule(targets, maxBindings);
@@ -69,19 +78,29 @@ export async function buildProgram(targets: Node[]): Promise<Program> {
   // assign nodes that are targets are outputs too (they live in their base's storage)
   const assigns = [...sched.writesInto.keys()].filter((n) => n.op === 'assign');
   const ctx = { storage, maxPerDim: inf.limits.maxComputeWorkgroupsPerDimension, maxBindings, tiling: currentTiling() };
-  const dispatches: Dispatch[] = sched.groups.flatMap((g) => lowerGroup(g, sched, ctx));
-  const kernels = await Promise.all(dispatches.map((d) => getKernel(d.wgsl)));
-  const device = gpu();
-  const passes = dispatches.map((d, i) => {
-    const k = kernels[i];
-    const entries: GPUBindGroupEntry[] = d.buffers.map((sb, j) => ({ binding: k.bindings.get(`buf${j}`)!, resource: { buffer: sb.buffer } }));
-    const bindGroup = device.createBindGroup({ layout: k.pipeline.getBindGroupLayout(0), entries });
-    return { pipeline: k.pipeline, bindGroup, workgroups: d.workgroups, wgsl: d.wgsl };
+  // Tiered compilation: a matmul whose tuned kernel is not compiled yet runs on a quick-to-compile
+  // one; the tuned kernel compiles in the background and replaces it in a persistent program
+  // (and in the pipeline cache, for later eager reads) once ready.
+  const slots = sched.groups.flatMap((g) => {
+    const best = lowerGroup(g, sched, ctx);
+    if (g.kind !== 'matmul' || ctx.tiling) return best.map((d) => ({ best: d, quick: undefined as Dispatch | undefined }));
+    const quick = lowerGroup(g, sched, { ...ctx, tiling: QUICK_TILING });
+    return best.map((d, i) => ({ best: d, quick: quick[i].wgsl === d.wgsl || peekKernel(d.wgsl) ? undefined : quick[i] }));
+  });
+  const first = await Promise.all(slots.map((s) => getKernel((s.quick ?? s.best).wgsl)));
+  const passes = slots.map((s, i) => makePass(s.quick ?? s.best, first[i]));
+  const upgrades = slots.map((s, i) => {
+    if (!s.quick) return Promise.resolve();
+    return getKernel(s.best.wgsl).then(
+      (k) => { if (persistent) passes[i] = makePass(s.best, k); },
+      (e) => { console.warn(`Kiln: a tuned matmul kernel failed to compile; the quick one stays: ${(e as Error).message.split('\n')[0]}`); },
+    );
   });
   const outBytes = [...outputs.values()].reduce((s, o) => s + o.buf.bytes, 0);
   const interBytes = intermediates.reduce((s, b) => s + b.bytes, 0);
   return {
     passes, intermediates, outputs, assigns,
+    upgraded: Promise.all(upgrades).then(() => undefined),
     stats: { kernels: sched.groups.length, dispatches: passes.length, bufferBytes: outBytes + interBytes, intermediateBytes: interBytes },
   };
 }

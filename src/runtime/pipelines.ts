@@ -11,7 +11,12 @@ export interface Kernel {
 }
 
 const cache = new Map<string, Promise<Kernel>>();
-onShutdown(() => cache.clear());
+/** kernels whose compilation has finished, for callers that must not wait */
+const ready = new Map<string, Kernel>();
+onShutdown(() => { cache.clear(); ready.clear(); });
+
+/** The compiled kernel for this WGSL if it is ready now, without waiting. */
+export function peekKernel(wgsl: string): Kernel | undefined { return ready.get(wgsl); }
 
 export let pipelinesCompiled = 0;
 
@@ -21,6 +26,7 @@ export function getKernel(wgsl: string): Promise<Kernel> {
   if (!k) {
     k = build(wgsl);
     cache.set(wgsl, k);
+    k.then((kernel) => { if (cache.get(wgsl) === k) ready.set(wgsl, kernel); }, () => undefined);
     k.catch(() => cache.delete(wgsl));
   }
   return k;

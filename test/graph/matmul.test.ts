@@ -1,0 +1,56 @@
+// The matmul emitter under every tiling Kiln uses (quick, default, big) and an odd one, on
+// sizes that are not multiples of any tile, with transposed and broadcast operands and a
+// fused epilogue; and tiered compilation: quick kernels first, tuned kernels swapped in.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import * as kn from '../../src/index.js';
+import { Leaves, expectMatchesReference, type Tol } from './helpers.js';
+import type { MatmulTiling } from '../../src/shaders/matmul.js';
+
+beforeAll(async () => { await kn.init(); kn.manualSeed(11); });
+afterEach(() => kn.debug.setMatmulTiling(undefined));
+afterAll(() => kn.shutdown());
+
+// float32 sums of K products: error grows like sqrt(K) ulps of the magnitude (~sqrt(K) here)
+const tol = (K: number): Tol => ({ rtol: 1e-5, atol: 4e-6 * Math.sqrt(K) * Math.sqrt(K) });
+
+const TILINGS: [string, MatmulTiling | undefined][] = [
+  ['quick', kn.debug.QUICK_TILING],
+  ['default', kn.debug.DEFAULT_TILING],
+  ['big', kn.debug.BIG_TILING],
+  ['odd 3x5, K unrolled by 3', { tm: 3, tn: 5, wgx: 2, wgy: 3, ku: 3 }],
+];
+const SHAPES: [number, number, number][] = [[1, 1, 1], [7, 33, 1], [33, 7, 65], [65, 127, 33], [127, 65, 7], [128, 10, 256]];
+
+describe.each(TILINGS)('matmul with the %s tiling', (name, tiling) => {
+  it('plain, transposed and batched-broadcast operands with a bias + relu epilogue match float64', async () => {
+    kn.debug.setMatmulTiling(tiling);
+    // the big tiling's kernels take seconds each to compile on SwiftShader: its edge cases only
+    for (const [M, K, N] of name === 'big' ? SHAPES.slice(2, 5) : SHAPES) {
+      const L = new Leaves();
+      const a = L.randn([M, K]), b = L.randn([K, N]), bias = L.randn([N]);
+      await expectMatchesReference(a.matmul(b).add(bias).relu(), L, tol(K), `${M}x${K}x${N} + bias, relu`);
+      const at = L.randn([K, M]), bt = L.randn([N, K]);
+      await expectMatchesReference(at.t().matmul(bt.t()), L, tol(K), `${M}x${K}x${N} both transposed`);
+      const batched = L.randn([3, M, K]);
+      await expectMatchesReference(batched.matmul(b), L, tol(K), `[3,${M},${K}] x [${K},${N}] broadcast`);
+    }
+  });
+});
+
+describe('tiered compilation', () => {
+  it('a compiled matmul starts on the quick kernel and gives the same values on the tuned one', async () => {
+    const L = new Leaves();
+    const a = L.randn([256, 300]), b = L.randn([300, 256]);
+    const mm = kn.compile((x: kn.Tensor, y: kn.Tensor) => x.matmul(y));
+    const first = await (await mm(a, b)).data();
+    await mm.ready();
+    const second = await (await mm(a, b)).data();
+    const want = L.reference(a.matmul(b));
+    for (const [got, label] of [[first, 'quick'], [second, 'tuned']] as const) {
+      let bad = 0;
+      for (let i = 0; i < want.length; i++) if (Math.abs(got[i] - want[i]) > tol(300).atol + 1e-5 * Math.abs(want[i])) bad++;
+      expect(bad, `${label} kernel elements outside tolerance`).toBe(0);
+    }
+    expect(mm.stats().kernels).toBe(1);
+  });
+});
