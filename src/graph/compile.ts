@@ -14,6 +14,8 @@ interface Trace { program: Program; inputs: Storage[]; outputs: Node[]; shape: (
 
 export interface CompiledFunction<A extends Tensor[], R extends Out> {
   (...args: A): Promise<R>;
+  /** the WGSL of each dispatch of the program for the most recent signature, in order */
+  kernels(): string[];
   /** resolves once every traced program runs on its tuned kernels (the first calls use quick ones) */
   ready(): Promise<void>;
   /** kernel and memory figures of the program for the most recent signature */
@@ -58,6 +60,10 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
     return tr.shape(outs) as R;
   }) as CompiledFunction<A, R>;
 
+  compiled.kernels = () => {
+    if (!last) throw new Error('kernels(): the compiled function has not been called yet');
+    return last.program.passes.map((p) => p.wgsl);
+  };
   compiled.ready = async () => { await Promise.all([...traces.values()].map((t) => t.program.upgraded)); };
   compiled.stats = () => {
     if (!last) throw new Error('stats(): the compiled function has not been called yet');

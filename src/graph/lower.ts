@@ -11,7 +11,7 @@ import type { BufferDecl, ElemType } from '../shaders/common.js';
 import { elementwiseKernel } from '../shaders/elementwise.js';
 import { reduceKernel, type Combine } from '../shaders/reduce.js';
 import { rowsKernel } from '../shaders/rows.js';
-import { matmulKernel, type MatmulTiling } from '../shaders/matmul.js';
+import { matmulKernel, vectorLoads, type MatmulTiling } from '../shaders/matmul.js';
 
 export interface Dispatch { wgsl: string; workgroups: [number, number, number]; buffers: SharedBuffer[] }
 
@@ -40,7 +40,11 @@ class Builder {
   /** nodes whose value at the kernel's own index sits in a register */
   registers = new Map<Node, string>();
   ownFlat = 'gi';
-  buffers = new Map<SharedBuffer, BufferDecl>();
+  /** bindings in order: binding i is named buf{i}; a buffer may appear twice (scalar and vec4 views) */
+  private slots: [SharedBuffer, BufferDecl][] = [];
+  private scalar = new Map<SharedBuffer, BufferDecl>();
+  private vector = new Map<SharedBuffer, BufferDecl>();
+  get bindingCount(): number { return this.slots.length; }
 
   constructor(private ctx: LowerContext) {}
 
@@ -60,11 +64,18 @@ class Builder {
   private memoSet(k: string, v: string): void { this.memos[this.memos.length - 1].set(k, v); }
 
   buffer(s: Storage, d: DType, writable: boolean): string {
-    let b = this.buffers.get(s.buf);
+    let b = this.scalar.get(s.buf);
     const type = storeType(d);
-    if (!b) { b = { name: `buf${this.buffers.size}`, type, writable }; this.buffers.set(s.buf, b); }
+    if (!b) { b = { name: `buf${this.slots.length}`, type, writable }; this.scalar.set(s.buf, b); this.slots.push([s.buf, b]); }
     if (b.type !== type) throw new Error(`internal: buffer read as ${b.type} and ${type} in one kernel (a Kiln bug)`);
+    if (writable && this.vector.has(s.buf)) throw new Error('internal: a buffer read as vec4 is written in the same kernel (a Kiln bug)');
     b.writable ||= writable;
+    return b.name;
+  }
+  /** The buffer bound (read-only) as array<vec4<f32>>. */
+  buffer4(s: Storage): string {
+    let b = this.vector.get(s.buf);
+    if (!b) { b = { name: `buf${this.slots.length}`, type: 'vec4<f32>', writable: false }; this.vector.set(s.buf, b); this.slots.push([s.buf, b]); }
     return b.name;
   }
 
@@ -198,8 +209,8 @@ class Builder {
   }
 
   body(): string { return this.blocks[0].map((l) => `  ${l}`).join('\n'); }
-  decls(): BufferDecl[] { return [...this.buffers.values()]; }
-  bufferList(): SharedBuffer[] { return [...this.buffers.keys()]; }
+  decls(): BufferDecl[] { return this.slots.map(([, d]) => d); }
+  bufferList(): SharedBuffer[] { return this.slots.map(([b]) => b); }
 }
 
 const PRELUDE = `${ELEMENTWISE_PRELUDE}
@@ -215,8 +226,8 @@ fn kn_rand(seed: u32, i: u32, salt: u32) -> f32 {
 }`;
 
 function checkBindings(b: Builder, ctx: LowerContext, what: string): void {
-  if (b.buffers.size > ctx.maxBindings) {
-    throw new Error(`a fused ${what} kernel needs ${b.buffers.size} storage buffers but the adapter allows ${ctx.maxBindings} (maxStorageBuffersPerShaderStage); this graph is not supported yet on this adapter`);
+  if (b.bindingCount > ctx.maxBindings) {
+    throw new Error(`a fused ${what} kernel needs ${b.bindingCount} storage buffers but the adapter allows ${ctx.maxBindings} (maxStorageBuffersPerShaderStage); this graph is not supported yet on this adapter`);
   }
 }
 
@@ -291,13 +302,21 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       const core = g.core!;
       const [B, M, N] = core.shape, K = core.inputs[0].shape[2];
       const isBuf = (n: Node) => ctx.storage.has(n);
-      const operand = (n: Node) => {
+      const view = (n: Node) => {
         const v = stridedView(n, isBuf);
         if (!v) throw new Error('internal: matmul operand is not a strided view (a Kiln bug)');
         const s = ctx.storage.get(v.base)!;
-        return { buf: b.buffer(s, v.base.dtype, false), offset: s.offset + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] };
+        return { s, dtype: v.base.dtype, layout: { offset: s.offset + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] } };
       };
-      const a = operand(core.inputs[0]), bb = operand(core.inputs[1]);
+      const va = view(core.inputs[0]), vb = view(core.inputs[1]);
+      // vec4 views are read-only bindings: not for a buffer this kernel also writes
+      const written = new Set(g.outputs.map((o) => ctx.storage.get(o)?.buf));
+      const vec = vectorLoads({ batch: B, M, N, K, a: va.layout, b: vb.layout, tiling: ctx.tiling });
+      const useB = vec.b && !written.has(vb.s.buf), useA = useB && vec.a && !written.has(va.s.buf);
+      const operand = (o: typeof va, vec4: boolean) => (vec4
+        ? { ...o.layout, buf: '', buf4: b.buffer4(o.s) }
+        : { ...o.layout, buf: b.buffer(o.s, o.dtype, false) });
+      const a = operand(va, useA), bb = operand(vb, useB);
       b.ownFlat = 'fo';
       b.emit(`let fo = (bi * ${M}u + row) * ${N}u + col;`);
       b.registers.set(core, 'acc');

@@ -10,7 +10,11 @@
 // loop stays branch-free; their extra results are simply not stored.
 import { BUILTINS, declareBuffers, grid, type BufferDecl } from './common.js';
 
-export interface Operand { buf: string; offset: number; sb: number; s0: number; s1: number }
+export interface Operand {
+  buf: string; offset: number; sb: number; s0: number; s1: number;
+  /** the same buffer bound as array<vec4<f32>>, when vectorLoads() allows it */
+  buf4?: string;
+}
 
 export interface MatmulTiling {
   /** rows / columns of C per invocation */
@@ -75,10 +79,36 @@ export function fitTiling(t: MatmulTiling, batch: number, M: number, N: number):
   return { tm: Math.max(1, tm), tn: Math.max(1, tn), wgx: Math.max(1, wgx), wgy: Math.max(1, wgy), ku, fit: t.fit ?? true };
 }
 
-export function matmulKernel(s: MatmulSpec) {
+type Shape = Pick<MatmulSpec, 'batch' | 'M' | 'N' | 'K' | 'tiling'> & { a: Omit<Operand, 'buf'>; b: Omit<Operand, 'buf'> };
+
+function chooseTiling(s: Shape): Required<MatmulTiling> {
   const big = s.batch * s.M * s.N * s.K >= BIG_PRODUCT && s.M >= 64 && s.N >= 64;
-  const { tm, tn, wgx, wgy, ku } = fitTiling(s.tiling ?? (big ? BIG_TILING : DEFAULT_TILING), s.batch, s.M, s.N);
+  return fitTiling(s.tiling ?? (big ? BIG_TILING : DEFAULT_TILING), s.batch, s.M, s.N);
+}
+
+const aligned = (o: Omit<Operand, 'buf'>, batch: number, stride: number) =>
+  o.offset % 4 === 0 && stride % 4 === 0 && (batch === 1 || o.sb % 4 === 0);
+
+/**
+ * Which operands the kernel reads as vec4 (the caller then binds their buffers a second time,
+ * as array<vec4<f32>>): B along N when N-contiguous, aligned and the block's columns are whole
+ * vec4s; A along K when K-contiguous and aligned too. On SwiftShader a vec4 load costs about
+ * one scalar load (one bounds clamp), so this is most of what a hand-written kernel gains.
+ */
+export function vectorLoads(s: Shape): { a: boolean; b: boolean } {
+  const { tn, wgx, ku } = chooseTiling(s);
+  const b = s.b.s1 === 1 && tn % 4 === 0 && s.N % (tn * wgx) === 0 && aligned(s.b, s.batch, s.b.s0);
+  const a = b && s.a.s1 === 1 && s.K % 4 === 0 && ku % 4 === 0 && aligned(s.a, s.batch, s.a.s0);
+  return { a, b };
+}
+
+export function matmulKernel(s: MatmulSpec) {
+  const { tm, tn, wgx, wgy, ku } = chooseTiling(s);
   const { M, N, K, a, b } = s;
+  const vb = b.buf4 !== undefined, va = a.buf4 !== undefined;
+  const want = vectorLoads(s);
+  if ((vb && !want.b) || (va && !want.a)) throw new Error('internal: matmul vec4 operand that vectorLoads() did not allow (a Kiln bug)');
+  if (vb) return vectorKernel(s, { tm, tn, wgx, wgy, ku, fit: true }, va);
   const BM = tm * wgy, BN = tn * wgx;
   const tilesM = cdiv(M, BM), tilesN = cdiv(N, BN);
   const fullM = M % BM === 0, fullN = N % BN === 0;
@@ -162,6 +192,81 @@ fn kn_epilogue(bi: u32, row: u32, col: u32, acc: f32) {
 ${s.epilogue}
 }
 // matmul ${s.batch}x${M}x${N}x${K}: ${tm}x${tn} per invocation, workgroup ${wgx}x${wgy}, K unrolled by ${ku}
+@compute @workgroup_size(${wgx}, ${wgy})
+fn main(${BUILTINS}, @builtin(local_invocation_id) lid: vec3u) {
+  let wg_lin = wid.y * nwg.x + wid.x;
+  let bi = wg_lin / ${u(tilesM * tilesN)};
+  let tile = wg_lin % ${u(tilesM * tilesN)};
+  if (bi >= ${u(s.batch)}) { return; }
+  let row0 = ((tile / ${u(tilesN)}) * ${u(wgy)} + lid.y) * ${u(tm)};
+  let col0 = ((tile % ${u(tilesN)}) * ${u(wgx)} + lid.x) * ${u(tn)};
+  ${pre.join('\n  ')}
+  ${accs.join(' ')}
+  ${body.join('\n  ')}
+  ${stores.join('\n  ')}
+}`;
+  return { wgsl, workgroups: grid(s.batch * tilesM * tilesN, s.maxPerDim) };
+}
+
+/**
+ * The vec4 variant: B read as vec4 along N, accumulators are vec4 rows of C, A read as vec4
+ * along K (4 K-steps per load) when allowed, else as scalars splatted across the vec4.
+ */
+function vectorKernel(s: MatmulSpec, t: Required<MatmulTiling>, va: boolean) {
+  const { tm, tn, wgx, wgy, ku } = t;
+  const { M, N, K, a, b } = s;
+  const tn4 = tn / 4, BM = tm * wgy, BN = tn * wgx;
+  const tilesM = cdiv(M, BM), tilesN = cdiv(N, BN);
+  const fullM = M % BM === 0;
+  const u = (v: number) => `${v}u`;
+  const pre: string[] = [];
+  pre.push(`let oa = ${a.offset}u + bi * ${u(a.sb)};`);
+  pre.push(`let ob = ${b.offset}u + bi * ${u(b.sb)};`);
+  // row r of A (clamped on edge tiles): element base oa + r*s0; as vec4 index when va
+  for (let i = 0; i < tm; i++) {
+    const r = fullM ? `row0 + ${u(i)}` : `min(row0 + ${u(i)}, ${u(M - 1)})`;
+    pre.push(va ? `let qa${i} = (oa + (${r}) * ${u(a.s0)}) / 4u;` : `let pa${i} = oa + (${r}) * ${u(a.s0)};`);
+  }
+  pre.push(`let qb = (ob + col0) / 4u;`);
+  const bLoad = (k: string, st: number, j: number) => `${b.buf4}[qb + ${k}${u((st * b.s0) / 4 + j)}]`;
+  /** straight-line code for `steps` K steps from k (a WGSL u32 expression) */
+  const block = (k: string, kb: string, steps: number): string[] => {
+    const L: string[] = [];
+    for (let st = 0; st < steps; st++) for (let j = 0; j < tn4; j++) L.push(`let b${j}_${st} = ${bLoad(kb, st, j)};`);
+    for (let i = 0; i < tm; i++) {
+      if (va) for (let g = 0; g < steps / 4; g++) L.push(`let a${i}_${g} = ${a.buf4}[qa${i} + ${k ? `${k} / 4u + ` : ''}${u(g)}];`);
+      else for (let st = 0; st < steps; st++) L.push(`let a${i}_${st} = ${a.buf}[pa${i} + ${k ? `${k} * ${u(a.s1)} + ` : ''}${u(st * a.s1)}];`);
+    }
+    const comp = ['x', 'y', 'z', 'w'];
+    for (let i = 0; i < tm; i++) for (let j = 0; j < tn4; j++) {
+      let e = `c${i}_${j}`;
+      for (let st = 0; st < steps; st++) {
+        const av = va ? `a${i}_${Math.floor(st / 4)}.${comp[st % 4]}` : `a${i}_${st}`;
+        e = `fma(vec4<f32>(${av}), b${j}_${st}, ${e})`;
+      }
+      L.push(`c${i}_${j} = ${e};`);
+    }
+    return L;
+  };
+  const body: string[] = [];
+  const kMain = K - (K % ku);
+  // B's row offset for K step k, in vec4 units: k * s0 / 4 (s0 is a multiple of 4)
+  const kb = (k: string) => `${k} * ${u(b.s0 / 4)} + `;
+  if (kMain > 0) body.push(`for (var k = 0u; k < ${u(kMain)}; k = k + ${u(ku)}) {`, ...block('k', kb('k'), ku).map((l) => `  ${l}`), `}`);
+  if (K % ku) body.push(`{`, `  let k = ${u(kMain)};`, ...block('k', kb('k'), K % ku).map((l) => `  ${l}`), `}`);
+  const accs: string[] = [], stores: string[] = [];
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn4; j++) accs.push(`var c${i}_${j} = vec4<f32>(0.0);`);
+  for (let i = 0; i < tm; i++) {
+    const row: string[] = [];
+    for (let j = 0; j < tn4; j++) for (let c = 0; c < 4; c++) row.push(`kn_epilogue(bi, row0 + ${u(i)}, col0 + ${u(4 * j + c)}, c${i}_${j}.${'xyzw'[c]});`);
+    stores.push(fullM ? row.join('\n  ') : `if (row0 + ${u(i)} < ${u(M)}) {\n    ${row.join('\n    ')}\n  }`);
+  }
+  const wgsl = `${declareBuffers(s.buffers)}
+${s.prelude}
+fn kn_epilogue(bi: u32, row: u32, col: u32, acc: f32) {
+${s.epilogue}
+}
+// matmul ${s.batch}x${M}x${N}x${K}: ${tm}x${tn} per invocation (vec4 B${va ? ' and A' : ''}), workgroup ${wgx}x${wgy}, K unrolled by ${ku}
 @compute @workgroup_size(${wgx}, ${wgy})
 fn main(${BUILTINS}, @builtin(local_invocation_id) lid: vec3u) {
   let wg_lin = wid.y * nwg.x + wid.x;

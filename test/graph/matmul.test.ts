@@ -19,7 +19,8 @@ const TILINGS: [string, MatmulTiling | undefined][] = [
   ['big', kn.debug.BIG_TILING],
   ['odd 3x5, K unrolled by 3', { tm: 3, tn: 5, wgx: 2, wgy: 3, ku: 3 }],
 ];
-const SHAPES: [number, number, number][] = [[1, 1, 1], [7, 33, 1], [33, 7, 65], [65, 127, 33], [127, 65, 7], [128, 10, 256]];
+// the last three take the vec4 path (N-contiguous B in whole vec4 blocks; K % 4 == 0 for A)
+const SHAPES: [number, number, number][] = [[1, 1, 1], [7, 33, 1], [33, 7, 65], [65, 127, 33], [127, 65, 7], [128, 10, 256], [96, 64, 128], [33, 20, 64]];
 
 describe.each(TILINGS)('matmul with the %s tiling', (name, tiling) => {
   it('plain, transposed and batched-broadcast operands with a bias + relu epilogue match float64', async () => {
@@ -36,6 +37,29 @@ describe.each(TILINGS)('matmul with the %s tiling', (name, tiling) => {
     }
   });
 });
+
+describe('vec4 loads', () => {
+  it('are used where the layout allows and give float64-close results', async () => {
+    kn.debug.setMatmulTiling(kn.debug.DEFAULT_TILING);
+    const L = new Leaves();
+    const a = L.randn([64, 32]), b = L.randn([32, 64]), wt = L.randn([64, 32]);
+    const mm = kn.compile((x: kn.Tensor, y: kn.Tensor) => x.matmul(y));
+    const got = await (await mm(a, b)).data();
+    expect(mm.kernels()[0]).toMatch(/vec4 B and A/);
+    expectArrayCloseRef(got, L.reference(a.matmul(b)), tol(32));
+    // B = W^T is K-contiguous, not N-contiguous: the scalar kernel
+    const mt = kn.compile((x: kn.Tensor, w: kn.Tensor) => x.matmul(w.t()));
+    const got2 = await (await mt(a, wt)).data();
+    expect(mt.kernels()[0]).not.toMatch(/vec4/);
+    expectArrayCloseRef(got2, L.reference(a.matmul(wt.t())), tol(32));
+  });
+});
+
+function expectArrayCloseRef(got: ArrayLike<number>, want: Float64Array, t: Tol): void {
+  let bad = 0;
+  for (let i = 0; i < want.length; i++) if (Math.abs(got[i] - want[i]) > t.atol + t.rtol * Math.abs(want[i])) bad++;
+  expect(bad).toBe(0);
+}
 
 describe('tiered compilation', () => {
   it('a compiled matmul starts on the quick kernel and gives the same values on the tuned one', async () => {
