@@ -110,7 +110,6 @@ export function matmulKernel(s: MatmulSpec) {
   if ((vb && !want.b) || (va && !want.a)) throw new Error('internal: matmul vec4 operand that vectorLoads() did not allow (a Kiln bug)');
   if (vb) return vectorKernel(s, { tm, tn, wgx, wgy, ku, fit: true }, va);
   const BM = tm * wgy, BN = tn * wgx;
-  const tilesM = cdiv(M, BM), tilesN = cdiv(N, BN);
   const fullM = M % BM === 0, fullN = N % BN === 0;
   const u = (v: number) => `${v}u`;
   /** `base + off` with constant folding */
@@ -186,26 +185,7 @@ export function matmulKernel(s: MatmulSpec) {
     stores.push(fullM ? row.join('\n  ') : `if (${r} < ${u(M)}) {\n    ${row.join('\n    ')}\n  }`);
   }
 
-  const wgsl = `${declareBuffers(s.buffers)}
-${s.prelude}
-fn kn_epilogue(bi: u32, row: u32, col: u32, acc: f32) {
-${s.epilogue}
-}
-// matmul ${s.batch}x${M}x${N}x${K}: ${tm}x${tn} per invocation, workgroup ${wgx}x${wgy}, K unrolled by ${ku}
-@compute @workgroup_size(${wgx}, ${wgy})
-fn main(${BUILTINS}, @builtin(local_invocation_id) lid: vec3u) {
-  let wg_lin = wid.y * nwg.x + wid.x;
-  let bi = wg_lin / ${u(tilesM * tilesN)};
-  let tile = wg_lin % ${u(tilesM * tilesN)};
-  if (bi >= ${u(s.batch)}) { return; }
-  let row0 = ((tile / ${u(tilesN)}) * ${u(wgy)} + lid.y) * ${u(tm)};
-  let col0 = ((tile % ${u(tilesN)}) * ${u(wgx)} + lid.x) * ${u(tn)};
-  ${pre.join('\n  ')}
-  ${accs.join(' ')}
-  ${body.join('\n  ')}
-  ${stores.join('\n  ')}
-}`;
-  return { wgsl, workgroups: grid(s.batch * tilesM * tilesN, s.maxPerDim) };
+  return assemble(s, { tm, tn, wgx, wgy, ku }, `${tm}x${tn} per invocation`, { pre, accs, body, stores });
 }
 
 /**
@@ -213,11 +193,10 @@ fn main(${BUILTINS}, @builtin(local_invocation_id) lid: vec3u) {
  * along K (4 K-steps per load) when allowed, else as scalars splatted across the vec4.
  */
 function vectorKernel(s: MatmulSpec, t: Required<MatmulTiling>, va: boolean) {
-  const { tm, tn, wgx, wgy, ku } = t;
-  const { M, N, K, a, b } = s;
-  const tn4 = tn / 4, BM = tm * wgy, BN = tn * wgx;
-  const tilesM = cdiv(M, BM), tilesN = cdiv(N, BN);
-  const fullM = M % BM === 0;
+  const { tm, tn, wgy, ku } = t;
+  const { M, K, a, b } = s;
+  const tn4 = tn / 4;
+  const fullM = M % (tm * wgy) === 0;
   const u = (v: number) => `${v}u`;
   const pre: string[] = [];
   pre.push(`let oa = ${a.offset}u + bi * ${u(a.sb)};`);
@@ -261,12 +240,20 @@ function vectorKernel(s: MatmulSpec, t: Required<MatmulTiling>, va: boolean) {
     for (let j = 0; j < tn4; j++) for (let c = 0; c < 4; c++) row.push(`kn_epilogue(bi, row0 + ${u(i)}, col0 + ${u(4 * j + c)}, c${i}_${j}.${'xyzw'[c]});`);
     stores.push(fullM ? row.join('\n  ') : `if (row0 + ${u(i)} < ${u(M)}) {\n    ${row.join('\n    ')}\n  }`);
   }
+  return assemble(s, t, `${tm}x${tn} per invocation (vec4 B${va ? ' and A' : ''})`, { pre, accs, body, stores });
+}
+
+/** The kernel around the per-invocation code: block coordinates, then the code, then the stores. */
+function assemble(s: MatmulSpec, t: Omit<Required<MatmulTiling>, 'fit'>, what: string, code: { pre: string[]; accs: string[]; body: string[]; stores: string[] }) {
+  const { tm, tn, wgx, wgy, ku } = t;
+  const tilesM = cdiv(s.M, tm * wgy), tilesN = cdiv(s.N, tn * wgx);
+  const u = (v: number) => `${v}u`;
   const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 fn kn_epilogue(bi: u32, row: u32, col: u32, acc: f32) {
 ${s.epilogue}
 }
-// matmul ${s.batch}x${M}x${N}x${K}: ${tm}x${tn} per invocation (vec4 B${va ? ' and A' : ''}), workgroup ${wgx}x${wgy}, K unrolled by ${ku}
+// matmul ${s.batch}x${s.M}x${s.N}x${s.K}: ${what}, workgroup ${wgx}x${wgy}, K unrolled by ${ku}
 @compute @workgroup_size(${wgx}, ${wgy})
 fn main(${BUILTINS}, @builtin(local_invocation_id) lid: vec3u) {
   let wg_lin = wid.y * nwg.x + wid.x;
@@ -275,10 +262,10 @@ fn main(${BUILTINS}, @builtin(local_invocation_id) lid: vec3u) {
   if (bi >= ${u(s.batch)}) { return; }
   let row0 = ((tile / ${u(tilesN)}) * ${u(wgy)} + lid.y) * ${u(tm)};
   let col0 = ((tile % ${u(tilesN)}) * ${u(wgx)} + lid.x) * ${u(tn)};
-  ${pre.join('\n  ')}
-  ${accs.join(' ')}
-  ${body.join('\n  ')}
-  ${stores.join('\n  ')}
+  ${code.pre.join('\n  ')}
+  ${code.accs.join(' ')}
+  ${code.body.join('\n  ')}
+  ${code.stores.join('\n  ')}
 }`;
   return { wgsl, workgroups: grid(s.batch * tilesM * tilesN, s.maxPerDim) };
 }
