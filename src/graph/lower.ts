@@ -232,8 +232,7 @@ function checkBindings(b: Builder, ctx: LowerContext, what: string): void {
 }
 
 /** Stores every output of an elementwise-style body at the kernel's own index. */
-function storeOutputs(b: Builder, g: Group, sched: Schedule, shapeOf: Shape): void {
-  void shapeOf;
+function storeOutputs(b: Builder, g: Group, sched: Schedule): void {
   for (const o of g.outputs) {
     if (o === g.core) continue;
     const v = b.compute(o, { flat: b.ownFlat });
@@ -248,7 +247,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
   const last = g.outputs[g.outputs.length - 1];
   switch (g.kind) {
     case 'elementwise': {
-      storeOutputs(b, g, sched, last.shape);
+      storeOutputs(b, g, sched);
       checkBindings(b, ctx, 'elementwise');
       const k = elementwiseKernel({ buffers: b.decls(), prelude: PRELUDE, size: numel(last.shape), body: b.body(), maxPerDim: ctx.maxPerDim });
       return [{ ...k, buffers: b.bufferList() }];
@@ -273,7 +272,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       const store = b.scoped(() => {
         b.registers.set(core, arg ? 'i32(arg)' : 'acc');
         if (g.outputs.includes(core)) b.store(core, 'o', arg ? 'i32(arg)' : 'acc');
-        storeOutputs(b, g, sched, core.shape);
+        storeOutputs(b, g, sched);
       });
       checkBindings(b, ctx, 'reduction');
       const k = reduceKernel({
@@ -321,7 +320,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       b.emit(`let fo = (bi * ${M}u + row) * ${N}u + col;`);
       b.registers.set(core, 'acc');
       if (g.outputs.includes(core)) b.store(core, 'fo', 'acc');
-      storeOutputs(b, g, sched, core.shape);
+      storeOutputs(b, g, sched);
       checkBindings(b, ctx, 'matmul');
       const k = matmulKernel({
         buffers: b.decls(), prelude: PRELUDE, batch: B, M, N, K, a, b: bb,

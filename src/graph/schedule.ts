@@ -110,12 +110,11 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
       for (const l of g.loads.keys()) { const w = writer.get(l); if (w && w !== g) g.deps.add(w); }
     }
     // write-after-read: whoever reads the version an assign overwrites runs before the write
-    for (const [n, base] of writesInto) {
+    for (const n of writesInto.keys()) {
       if (n.op !== 'assign') continue;
       const w = writer.get(n)!;
       const prev = n.inputs[0];
       for (const g of groups) if (g !== w && g.loads.has(prev)) w.deps.add(g);
-      void base;
     }
   };
   rebuildDeps();

@@ -355,11 +355,11 @@ function rows(x: Tensor, dim: number, log: boolean): Tensor {
   checkDtype(name, x, 'float');
   if (x.ndim === 0) return make('softmax', [x.reshape(1)], { log }, [1], x.dtype).reshape();
   const d = normDim(dim, x.ndim, name);
-  if (d === x.ndim - 1) return make('softmax', [x], { log }, x.shape, x.dtype);
-  return x.transpose(d, -1).softmaxLast(log).transpose(d, -1);
+  // the row kernels work on the last dim: move dim d there and back (views, no copies)
+  const last = d === x.ndim - 1 ? x : x.transpose(d, -1);
+  const y = make('softmax', [last], { log }, last.shape, x.dtype);
+  return d === x.ndim - 1 ? y : y.transpose(d, -1);
 }
-declare module './tensor.js' { interface Tensor { softmaxLast(log: boolean): Tensor } }
-Tensor.prototype.softmaxLast = function (this: Tensor, log: boolean) { return make('softmax', [this], { log }, this.shape, this.dtype); };
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkDtype('matmul', a, 'float'); checkDtype('matmul', b, 'float');
