@@ -1,42 +1,17 @@
 // The built bundle (dist/kiln.js) trains an MLP in headless Chromium on the same software
 // WebGPU the project's machines have. `npm test` builds the bundle before the tests run.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
-import { serveRepo, type StaticServer } from '../bench/server.ts';
+import { launchChromium, watchedPage, type Chromium } from './browser/chromium.ts';
 import { loadFashionMNIST } from '../src/train/fashion_mnist.ts';
 
-const CHROME = '/usr/bin/chromium';
-let server: StaticServer, browser: Browser, dir: string;
-
-beforeAll(async () => {
-  if (!fs.existsSync('dist/kiln.js')) throw new Error('dist/kiln.js is missing: run `node scripts/build.mjs` (npm test does)');
-  server = await serveRepo('.');
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-test-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROME,
-    headless: false, // chosen by --headless=new below
-    args: ['--no-sandbox', '--headless=new', '--enable-unsafe-webgpu', '--use-vulkan=swiftshader',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-      `--user-data-dir=${dir}`],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+let chrome: Chromium;
+beforeAll(async () => { chrome = await launchChromium(); });
+afterAll(async () => { await chrome?.close(); });
 
 describe('headless Chromium', () => {
   it('trains an MLP from the ES module bundle: loss falls below 0.3', async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(`${server.origin}/test/browser/mlp.html`);
+    const { page, errors } = await watchedPage(chrome.browser);
+    await page.goto(`${chrome.origin}/test/browser/mlp.html`);
     await page.waitForFunction('window.result !== undefined', { timeout: 240_000 });
     const result = await page.evaluate('window.result') as { losses?: number[]; error?: string; kernels?: number };
     expect(result.error).toBeUndefined();
@@ -48,11 +23,8 @@ describe('headless Chromium', () => {
   });
 
   it('trains the 784-256-256-10 MLP on a Fashion-MNIST subset: loss falls below 0.65, held-out accuracy passes 70%', async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(`${server.origin}/test/browser/fashion.html`);
+    const { page, errors } = await watchedPage(chrome.browser);
+    await page.goto(`${chrome.origin}/test/browser/fashion.html`);
     await page.waitForFunction('window.ready === true');
     // raw bytes, as the IDX files hold them: the page normalises as loadFashionMNIST does
     const { train, test } = loadFashionMNIST({ normalize: false });
