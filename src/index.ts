@@ -27,12 +27,21 @@ import * as losses from './train/losses.js';
 import * as layers from './layers/layers.js';
 import { Module, Parameter } from './layers/module.js';
 import { SGD, Adam, AdamW, Optimizer } from './train/optim.js';
+import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
+import { fit, EarlyStopping, historyCharts } from './train/fit.js';
+import { DataLoader, parseIdx } from './train/data.js';
+import { ProgressBar } from './train/progress.js';
+import { renderLineChart, encodePNG } from './train/plot.js';
 import { tensor } from './graph/tensor.js';
 import { normalArray, uniformArray } from './layers/random.js';
 import type { DType } from './graph/ir.js';
 
 export const F = { ...layersF, ...losses };
-export const nn = { Module, Parameter, ...layers };
+export const nn = { Module, Parameter, ...layers, utils: { clipGradNorm_, clipGradValue_ } };
+/** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
+export const train = { fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG };
+export type { FitOptions, Callback, FitContext, History, Logs } from './train/fit.js';
+export type { Dataset, Batch } from './train/data.js';
 export const optim = { SGD, Adam, AdamW, Optimizer };
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
