@@ -303,19 +303,28 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       const isBuf = (n: Node) => ctx.storage.has(n);
       const view = (n: Node) => {
         const v = stridedView(n, isBuf);
-        if (!v) throw new Error('internal: matmul operand is not a strided view (a Kiln bug)');
+        if (!v) return null;
         const s = ctx.storage.get(v.base)!;
         return { s, dtype: v.base.dtype, layout: { offset: s.offset + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] } };
       };
       const va = view(core.inputs[0]), vb = view(core.inputs[1]);
       // vec4 views are read-only bindings: not for a buffer this kernel also writes
       const written = new Set(g.outputs.map((o) => ctx.storage.get(o)?.buf));
-      const vec = vectorLoads({ batch: B, M, N, K, a: va.layout, b: vb.layout, tiling: ctx.tiling });
-      const useB = vec.b && !written.has(vb.s.buf), useA = useB && vec.a && !written.has(va.s.buf);
-      const operand = (o: typeof va, vec4: boolean) => (vec4
-        ? { ...o.layout, buf: '', buf4: b.buffer4(o.s) }
-        : { ...o.layout, buf: b.buffer(o.s, o.dtype, false) });
-      const a = operand(va, useA), bb = operand(vb, useB);
+      const noStrides = { offset: 0, sb: 0, s0: 0, s1: 0 };
+      const vec = vectorLoads({ batch: B, M, N, K, a: va?.layout ?? { ...noStrides, fn: 'f' }, b: vb?.layout ?? { ...noStrides, fn: 'f' }, tiling: ctx.tiling });
+      const useB = !!vb && vec.b && !written.has(vb.s.buf), useA = !!va && useB && vec.a && !written.has(va.s.buf);
+      // an operand that is no strided view (sliding windows, padding) is computed by a function
+      // of (batch, row, column): the implicit GEMM of a convolution, with no buffer in between
+      const fns: string[] = [];
+      const operand = (o: typeof va, node: Node, name: string, vec4: boolean) => {
+        if (!o) {
+          const body = b.scoped(() => { b.emit(`return ${b.value(node, { dims: ['bi', 'i', 'j'] })};`); });
+          fns.push(`fn ${name}(bi: u32, i: u32, j: u32) -> f32 {\n${body}\n}`);
+          return { ...noStrides, buf: '', fn: name };
+        }
+        return vec4 ? { ...o.layout, buf: '', buf4: b.buffer4(o.s) } : { ...o.layout, buf: b.buffer(o.s, o.dtype, false) };
+      };
+      const a = operand(va, core.inputs[0], 'kn_load_a', useA), bb = operand(vb, core.inputs[1], 'kn_load_b', useB);
       b.ownFlat = 'fo';
       b.emit(`let fo = (bi * ${M}u + row) * ${N}u + col;`);
       b.registers.set(core, 'acc');
@@ -323,7 +332,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       storeOutputs(b, g, sched);
       checkBindings(b, ctx, 'matmul');
       const k = matmulKernel({
-        buffers: b.decls(), prelude: PRELUDE, batch: B, M, N, K, a, b: bb,
+        buffers: b.decls(), prelude: [PRELUDE, ...fns].join('\n'), batch: B, M, N, K, a, b: bb,
         epilogue: b.body(), tiling: ctx.tiling, maxPerDim: ctx.maxPerDim,
       });
       return [{ ...k, buffers: b.bufferList() }];

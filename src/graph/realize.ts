@@ -6,7 +6,7 @@ import { schedule, assignBase } from './schedule.js';
 import { lowerGroup, type Dispatch } from './lower.js';
 import { state } from './state.js';
 import { readable } from './tensor.js';
-import { gpu, info } from '../runtime/device.js';
+import { gpu, info, isInitialised } from '../runtime/device.js';
 import { pool, newStorage, type Storage, type SharedBuffer } from '../runtime/buffers.js';
 import { getKernel, peekKernel, type Kernel } from '../runtime/pipelines.js';
 import { QUICK_TILING } from '../shaders/matmul.js';
@@ -87,13 +87,15 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
     const quick = lowerGroup(g, sched, { ...ctx, tiling: QUICK_TILING });
     return best.map((d, i) => ({ best: d, quick: quick[i].wgsl === d.wgsl || peekKernel(d.wgsl) ? undefined : quick[i] }));
   });
+  const device = gpu();
   const first = await Promise.all(slots.map((s) => getKernel((s.quick ?? s.best).wgsl)));
   const passes = slots.map((s, i) => makePass(s.quick ?? s.best, first[i]));
   const upgrades = slots.map((s, i) => {
     if (!s.quick) return Promise.resolve();
     return getKernel(s.best.wgsl).then(
-      (k) => { if (persistent) passes[i] = makePass(s.best, k); },
-      (e) => { console.warn(`Kiln: a tuned matmul kernel failed to compile; the quick one stays: ${(e as Error).message.split('\n')[0]}`); },
+      // the device may be gone by then (kn.shutdown): the upgrade is simply dropped
+      (k) => { if (persistent && isInitialised() && gpu() === device) passes[i] = makePass(s.best, k); },
+      (e) => { if (isInitialised()) console.warn(`Kiln: a tuned matmul kernel failed to compile; the quick one stays: ${(e as Error).message.split('\n')[0]}`); },
     );
   });
   const outBytes = [...outputs.values()].reduce((s, o) => s + o.buf.bytes, 0);

@@ -59,14 +59,16 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     else if (n.op === 'concat' && n.inputs.length > maxBindings / 2) mat.add(n);
     else if (f === 'view' && n.op !== 'concat' && (consumers.get(n) ?? 0) > 1 && !isCheapView(n)) mat.add(n);
   }
-  // matmul operands must be strided views of buffers
+  // matmul operands are read in place: strided views of buffers, or index arithmetic over
+  // buffers (sliding windows, padding) read through a load function; anything else gets a buffer
+  const isBuf = (x: Node) => x.realized || mat.has(x);
   for (const n of order) {
     if (family(n) !== 'matmul') continue;
     for (const operand of n.inputs) {
       let base = operand;
-      while (!base.realized && !mat.has(base) && family(base) === 'view' && ['reshape', 'permute', 'expand', 'slice'].includes(base.op)) base = base.inputs[0];
-      if (!base.realized) mat.add(base);
-      if (!stridedView(operand, (x) => x.realized || mat.has(x))) mat.add(operand);
+      while (!isBuf(base) && family(base) === 'view' && base.inputs.length === 1) base = base.inputs[0];
+      if (!base.realized && family(base) !== 'view') mat.add(base);
+      if (!stridedView(operand, isBuf) && !pureView(operand, isBuf)) mat.add(operand);
     }
   }
 
@@ -249,6 +251,12 @@ function splitWideExpressions(order: Node[], mat: Set<Node>, maxBindings: number
       }
     }
   }
+}
+
+/** Index arithmetic over buffers only (no arithmetic on values): cheap to read in a matmul's inner loop. */
+function pureView(n: Node, isBuf: (n: Node) => boolean): boolean {
+  if (isBuf(n)) return true;
+  return FAMILY[n.op] === 'view' && n.inputs.every((i) => pureView(i, isBuf));
 }
 
 /** Views that are free to recompute in every consumer. */

@@ -14,6 +14,12 @@ export interface Operand {
   buf: string; offset: number; sb: number; s0: number; s1: number;
   /** the same buffer bound as array<vec4<f32>>, when vectorLoads() allows it */
   buf4?: string;
+  /**
+   * A WGSL function `fn(bi, i, j) -> f32` that computes the element instead (an operand that is
+   * no strided view, such as the sliding windows of a convolution: an implicit GEMM). The
+   * strides are then unused.
+   */
+  fn?: string;
 }
 
 export interface MatmulTiling {
@@ -96,6 +102,7 @@ const aligned = (o: Omit<Operand, 'buf'>, batch: number, stride: number) =>
  * one scalar load (one bounds clamp), so this is most of what a hand-written kernel gains.
  */
 export function vectorLoads(s: Shape): { a: boolean; b: boolean } {
+  if (s.a.fn || s.b.fn) return { a: false, b: false };
   const { tn, wgx, ku } = chooseTiling(s);
   const b = s.b.s1 === 1 && tn % 4 === 0 && s.N % (tn * wgx) === 0 && aligned(s.b, s.batch, s.b.s0);
   const a = b && s.a.s1 === 1 && s.K % 4 === 0 && ku % 4 === 0 && aligned(s.a, s.batch, s.a.s0);
@@ -118,18 +125,21 @@ export function matmulKernel(s: MatmulSpec) {
 
   const pre: string[] = [];
   // per-batch base offsets
-  pre.push(`let oa = ${a.offset}u + ${mul('bi', a.sb)};`);
-  pre.push(`let ob = ${b.offset}u + ${mul('bi', b.sb)};`);
+  if (!a.fn) pre.push(`let oa = ${a.offset}u + ${mul('bi', a.sb)};`);
+  if (!b.fn) pre.push(`let ob = ${b.offset}u + ${mul('bi', b.sb)};`);
+  // rows and columns for function operands (clamped on edge tiles like the strided ones)
+  const rowAt = (i: number) => (fullM ? add('row0', i) : `min(row0 + ${u(i)}, ${u(M - 1)})`);
+  const colAt = (j: number) => (fullN ? add('col0', j) : `min(col0 + ${u(j)}, ${u(N - 1)})`);
   // row bases of A: oa + row*s0 (clamped on edge tiles); column bases of B: ob + col*s1.
   // When the block is aligned and contiguous, one base plus constant offsets.
   const aRow: string[] = [], bCol: string[] = [];
-  if (fullM) {
+  if (a.fn) { /* loads call a.fn */ } else if (fullM) {
     pre.push(`let pa = oa + ${mul('row0', a.s0)};`);
     for (let i = 0; i < tm; i++) aRow.push(add('pa', i * a.s0));
   } else {
     for (let i = 0; i < tm; i++) { pre.push(`let pa${i} = oa + ${mul(`min(row0 + ${u(i)}, ${u(M - 1)})`, a.s0)};`); aRow.push(`pa${i}`); }
   }
-  if (fullN) {
+  if (b.fn) { /* loads call b.fn */ } else if (fullN) {
     pre.push(`let pb = ob + ${mul('col0', b.s1)};`);
     for (let j = 0; j < tn; j++) bCol.push(add('pb', j * b.s1));
   } else {
@@ -152,9 +162,10 @@ export function matmulKernel(s: MatmulSpec) {
       const terms = [bb]; if (kterm) terms.push(kterm);
       return add(terms.join(' + '), bc + c);
     };
+    const kAt = (st: number) => (typeof kExpr === 'number' ? u(kExpr + st) : add(kExpr, st));
     for (let st = 0; st < steps; st++) {
-      for (let i = 0; i < tm; i++) L.push(`let a${i}_${st} = ${a.buf}[${idx(aRow[i], ka, ca + st * a.s1)}];`);
-      for (let j = 0; j < tn; j++) L.push(`let b${j}_${st} = ${b.buf}[${idx(bCol[j], kb, cb + st * b.s0)}];`);
+      for (let i = 0; i < tm; i++) L.push(`let a${i}_${st} = ${a.fn ? `${a.fn}(bi, ${rowAt(i)}, ${kAt(st)})` : `${a.buf}[${idx(aRow[i], ka, ca + st * a.s1)}]`};`);
+      for (let j = 0; j < tn; j++) L.push(`let b${j}_${st} = ${b.fn ? `${b.fn}(bi, ${kAt(st)}, ${colAt(j)})` : `${b.buf}[${idx(bCol[j], kb, cb + st * b.s0)}]`};`);
     }
     for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) {
       let e = `c${i}_${j}`;
