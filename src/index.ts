@@ -25,6 +25,7 @@ export function manualSeed(seed: number): void { seedHost(seed); resetDropoutStr
 import * as layersF from './layers/functional.js';
 import * as losses from './train/losses.js';
 import * as layers from './layers/layers.js';
+import * as conv from './layers/conv.js';
 import { Module, Parameter } from './layers/module.js';
 import { SGD, Adam, AdamW, Optimizer } from './train/optim.js';
 import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
@@ -36,8 +37,8 @@ import { tensor } from './graph/tensor.js';
 import { normalArray, uniformArray } from './layers/random.js';
 import type { DType } from './graph/ir.js';
 
-export const F = { ...layersF, ...losses };
-export const nn = { Module, Parameter, ...layers, utils: { clipGradNorm_, clipGradValue_ } };
+export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d };
+export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, utils: { clipGradNorm_, clipGradValue_ } };
 /** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
 export const train = { fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG };
 export type { FitOptions, Callback, FitContext, History, Logs } from './train/fit.js';

@@ -189,6 +189,28 @@ class Builder {
         const v = this.fresh(); this.emit(`let ${v} = ${e};`);
         return v;
       }
+      case 'window': {
+        // x[n, c, p*sh + i*dh - pt, q*sw + j*dw - pl]; u32 wrap-around makes one compare per side
+        const [dn, dc, di, dj, dp, dq] = this.dims(idx, n.shape);
+        const [, , H, W] = n.inputs[0].shape;
+        const h = this.fresh('h'), w = this.fresh('w'), ok = this.fresh('ok');
+        this.emit(`let ${h} = ${dp} * ${a.sh}u + ${di} * ${a.dh}u - ${a.pt}u;`);
+        this.emit(`let ${w} = ${dq} * ${a.sw}u + ${dj} * ${a.dw}u - ${a.pl}u;`);
+        this.emit(`let ${ok} = ${h} < ${H}u && ${w} < ${W}u;`);
+        const inner = this.value(n.inputs[0], { dims: [dn, dc, `select(0u, ${h}, ${ok})`, `select(0u, ${w}, ${ok})`] });
+        return `select(${literal(a.padValue ?? 0, n.dtype)}, ${inner}, ${ok})`;
+      }
+      case 'unwindow': {
+        // g[n, c, i, j, (h + pt - i*dh) / sh, (w + pl - j*dw) / sw] where that lands on a window
+        const [dn, dc, dh, dw, di, dj] = this.dims(idx, n.shape);
+        const [, , , , OH, OW] = n.inputs[0].shape;
+        const p = this.fresh('p'), q = this.fresh('q'), ok = this.fresh('ok');
+        this.emit(`let ${p} = i32(${dh}) + ${a.pt}i - i32(${di}) * ${a.dh}i;`);
+        this.emit(`let ${q} = i32(${dw}) + ${a.pl}i - i32(${dj}) * ${a.dw}i;`);
+        this.emit(`let ${ok} = ${p} >= 0i && ${q} >= 0i && ${p} % ${a.sh}i == 0i && ${q} % ${a.sw}i == 0i && ${p} / ${a.sh}i < ${OH}i && ${q} / ${a.sw}i < ${OW}i;`);
+        const inner = this.value(n.inputs[0], { dims: [dn, dc, di, dj, `select(0u, u32(${p} / ${a.sh}i), ${ok})`, `select(0u, u32(${q} / ${a.sw}i), ${ok})`] });
+        return `select(${literal(0, n.dtype)}, ${inner}, ${ok})`;
+      }
       case 'indexSelect': case 'gather': {
         const d = this.dims(idx, n.shape);
         const [src, index] = n.inputs;

@@ -66,7 +66,7 @@ function evaluateNode(n: Node, ins: Float64Array[]): Float64Array {
       const readIndex = (k: number, flat: number) => ins[k][flat];
       for (let f = 0; f < size; f++) {
         const src = viewSource(n, unravel(f, n.shape), readIndex);
-        out[f] = src ? ins[src[0]][ravel(src[1], n.inputs[src[0]].shape)] : 0;
+        out[f] = src ? ins[src[0]][ravel(src[1], n.inputs[src[0]].shape)] : (n.attrs.padValue ?? 0);
       }
       return out;
     }

@@ -1,7 +1,7 @@
 // The non-elementwise ops: shape rules, float64 references and gradients. Their lowering
 // lives in src/shaders (view ops become index arithmetic inside whatever kernel reads them).
 import type { Tensor } from '../tensor.js';
-import { type Node, type Shape, numel, contiguousStrides } from '../ir.js';
+import { Node, type Shape, numel, contiguousStrides } from '../ir.js';
 
 type T = Tensor;
 
@@ -11,7 +11,7 @@ export type Family = 'source' | 'elementwise' | 'view' | 'reduce' | 'matmul' | '
 export const FAMILY: Record<string, Family> = {
   buffer: 'source', const: 'source', arange: 'source', rand: 'source',
   reshape: 'view', permute: 'view', expand: 'view', slice: 'view', pad: 'view', concat: 'view',
-  indexSelect: 'view', gather: 'view',
+  indexSelect: 'view', gather: 'view', window: 'view', unwindow: 'view',
   sum: 'reduce', max: 'reduce', min: 'reduce', argmax: 'reduce', argmin: 'reduce',
   matmul: 'matmul',
   softmax: 'rows', crossEntropyRows: 'rows',
@@ -46,9 +46,25 @@ export function viewSource(node: Node, out: number[], readIndex: (input: number,
     case 'gather': {
       const r = out.slice(); r[a.axis] = readIndex(1, ravel(out, node.inputs[1].shape)); return [0, r];
     }
+    case 'window': {
+      // [N, C, KH, KW, OH, OW] <- x[N, C, H, W]: element (n, c, i, j, p, q) is x[n, c, h, w]
+      const [n, c, i, j, p, q] = out;
+      const h = p * a.sh + i * a.dh - a.pt, w = q * a.sw + j * a.dw - a.pl;
+      return h >= 0 && h < inShape[2] && w >= 0 && w < inShape[3] ? [0, [n, c, h, w]] : null;
+    }
+    case 'unwindow': {
+      // [N, C, H, W, KH, KW] <- g[N, C, KH, KW, OH, OW]: the windows that read x[n, c, h, w]
+      const [n, c, h, w, i, j] = out;
+      const p = h + a.pt - i * a.dh, q = w + a.pl - j * a.dw;
+      const ok = p >= 0 && q >= 0 && p % a.sh === 0 && q % a.sw === 0 && p / a.sh < inShape[4] && q / a.sw < inShape[5];
+      return ok ? [0, [n, c, i, j, p / a.sh, q / a.sw]] : null;
+    }
   }
   throw new Error(`not a view op: ${node.op}`);
 }
+
+/** Attributes shared by window and unwindow: kernel, stride, dilation, top/left padding. */
+export interface WindowAttrs { kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; padValue?: number }
 
 export function ravel(idx: readonly number[], shape: Shape): number {
   let f = 0;
@@ -96,6 +112,14 @@ export function viewGrad(node: Node, g: T, inputs: T[]): (T | null)[] {
       const hit = inputs[1].reshape(...insertAt(shapeIdx, a.axis + 1, 1)).eq(arangeLike(g, n).reshape(...insertAt(node.shape.map(() => 1), a.axis + 1, n)));
       return [hit.expandTo(gE.shape).where(gE, 0).sum(a.axis), null];
     }
+    case 'window': {
+      // the adjoint of taking windows: every window that read x[n, c, h, w] sends its gradient back
+      const [N, C, H, W] = x.shape;
+      const un = new Node('unwindow', [g.node], { ...a, padValue: 0 }, [N, C, H, W, a.kh, a.kw], g.dtype);
+      un.requiresGrad = g.requiresGrad;
+      return [(g.constructor as typeof import('../tensor.js').Tensor).fromNode(un).sum([4, 5])];
+    }
+    case 'unwindow': return [null]; // second derivatives through convolutions are not supported
     case 'gather': {
       const n = x.shape[a.axis];
       const gE = g.unsqueeze(a.axis + 1).expandTo(insertAt(node.shape, a.axis + 1, n));

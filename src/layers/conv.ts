@@ -1,0 +1,202 @@
+// Convolutions and pooling over sliding windows. A `window` view turns x [N, C, H, W] into
+// [N, C, KH, KW, OH, OW] by index arithmetic alone; a convolution is a matmul of the weights
+// with those windows (an implicit GEMM: the matmul reads the windows through a load function,
+// no im2col buffer), pooling is a reduction over them. Gradients come from the ops' rules.
+import { Tensor, make, tensor } from '../graph/tensor.js';
+import { scopeSuffix } from '../graph/state.js';
+import { shapeStr } from '../graph/ir.js';
+import { Module, Parameter } from './module.js';
+import { uniformArray } from './random.js';
+
+type Pair = number | [number, number];
+export type Padding = Pair | 'same' | 'valid';
+
+function fail(fn: string, msg: string): never { throw new Error(`${fn}: ${msg}${scopeSuffix()}`); }
+function pair(fn: string, name: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = Array.isArray(v) ? [v[0], v[1]] : [v, v];
+  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) fail(fn, `${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+interface Geometry { k: [number, number]; s: [number, number]; d: [number, number]; pad: [number, number, number, number]; oh: number; ow: number }
+
+/** Output size and padding (top, bottom, left, right) of a sliding window, checked. */
+function geometry(fn: string, H: number, W: number, k: [number, number], s: [number, number], d: [number, number], padding: Padding, ceilMode = false): Geometry {
+  let pad: [number, number, number, number];
+  if (padding === 'valid') pad = [0, 0, 0, 0];
+  else if (padding === 'same') {
+    if (s[0] !== 1 || s[1] !== 1) fail(fn, `padding='same' needs stride 1, got stride [${s}]`);
+    const th = d[0] * (k[0] - 1), tw = d[1] * (k[1] - 1);
+    pad = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+  } else {
+    const p = pair(fn, 'padding', padding, 0);
+    pad = [p[0], p[0], p[1], p[1]];
+  }
+  const extent = (n: number, kk: number, dd: number, a: number, b: number, ss: number) => {
+    const span = n + a + b - dd * (kk - 1) - 1;
+    if (span < 0) fail(fn, `the kernel (size ${kk}, dilation ${dd}, so ${dd * (kk - 1) + 1} wide) is larger than the padded input (${n} + ${a + b})`);
+    let o = (ceilMode ? Math.ceil(span / ss) : Math.floor(span / ss)) + 1;
+    if (ceilMode && (o - 1) * ss >= n + a) o--; // the last window must start inside the input or its left padding
+    return o;
+  };
+  return { k, s, d, pad, oh: extent(H, k[0], d[0], pad[0], pad[1], s[0]), ow: extent(W, k[1], d[1], pad[2], pad[3], s[1]) };
+}
+
+/** [N, C, KH, KW, OH, OW]: the sliding windows of x, padValue outside it. */
+function windows(x: Tensor, g: Geometry, padValue = 0): Tensor {
+  const [N, C] = x.shape;
+  const attrs = { kh: g.k[0], kw: g.k[1], sh: g.s[0], sw: g.s[1], dh: g.d[0], dw: g.d[1], pt: g.pad[0], pl: g.pad[2], padValue };
+  return make('window', [x], attrs, [N, C, g.k[0], g.k[1], g.oh, g.ow], x.dtype);
+}
+
+function check4d(fn: string, x: Tensor): Tensor {
+  if (x.dtype !== 'float32') fail(fn, `expected a float32 input, got ${x.dtype}`);
+  if (x.ndim === 3) return x.unsqueeze(0);
+  if (x.ndim !== 4) fail(fn, `expected input of shape [N, C, H, W] (or [C, H, W]), got ${shapeStr(x.shape)}`);
+  return x;
+}
+
+export interface ConvOptions { bias?: Tensor | null; stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number }
+
+export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}, fn = 'conv2d'): Tensor {
+  const unbatched = input.ndim === 3;
+  const x = check4d(fn, input);
+  const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = opts;
+  if (weight.ndim !== 4) fail(fn, `expected weight of shape [outChannels, inChannels/groups, KH, KW], got ${shapeStr(weight.shape)}`);
+  const [N, C, H, W] = x.shape, [OC, Cg, KH, KW] = weight.shape;
+  if (!Number.isInteger(groups) || groups < 1) fail(fn, `groups must be a positive integer, got ${groups}`);
+  if (C % groups !== 0) fail(fn, `input channels (${C}) must be divisible by groups (${groups})`);
+  if (OC % groups !== 0) fail(fn, `output channels (${OC}) must be divisible by groups (${groups})`);
+  if (C / groups !== Cg) fail(fn, `input ${shapeStr(input.shape)} has ${C} channels, but the weight ${shapeStr(weight.shape)} expects ${Cg * groups} (${Cg} per group x ${groups} groups)`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== OC)) fail(fn, `expected bias of shape [${OC}], got ${shapeStr(bias.shape)}`);
+  const g = geometry(fn, H, W, [KH, KW], pair(fn, 'stride', stride, 1), pair(fn, 'dilation', dilation, 1), padding);
+  // out[n, g, o, p] = sum_k w[g, o, k] * cols[n, g, k, p]: a batched matmul over (n, g)
+  const cols = windows(x, g).reshape(N, groups, Cg * KH * KW, g.oh * g.ow);
+  const w = weight.reshape(groups, OC / groups, Cg * KH * KW);
+  let out = w.matmul(cols).reshape(N, OC, g.oh, g.ow);
+  if (bias) out = out.add(bias.reshape(1, OC, 1, 1));
+  return unbatched ? out.squeeze(0) : out;
+}
+
+export function conv1d(input: Tensor, weight: Tensor, opts: Omit<ConvOptions, 'stride' | 'dilation' | 'padding'> & { stride?: number; dilation?: number; padding?: number | 'same' | 'valid' } = {}): Tensor {
+  if (input.ndim !== 3 && input.ndim !== 2) fail('conv1d', `expected input of shape [N, C, L] (or [C, L]), got ${shapeStr(input.shape)}`);
+  if (weight.ndim !== 3) fail('conv1d', `expected weight of shape [outChannels, inChannels/groups, K], got ${shapeStr(weight.shape)}`);
+  const x = input.unsqueeze(-2), w = weight.unsqueeze(-2);
+  const { stride = 1, dilation = 1, padding = 0 } = opts;
+  const pad: Padding = typeof padding === 'string' ? padding : [0, padding];
+  return conv2d(x, w, { ...opts, stride: [1, stride], dilation: [1, dilation], padding: pad }, 'conv1d').squeeze(-2);
+}
+
+export interface PoolOptions { stride?: Pair | null; padding?: Pair; dilation?: Pair; ceilMode?: boolean }
+
+export function maxPool2d(input: Tensor, kernelSize: Pair, opts: PoolOptions = {}): Tensor {
+  const x = check4d('maxPool2d', input);
+  const k = pair('maxPool2d', 'kernelSize', kernelSize, 1);
+  const p = pair('maxPool2d', 'padding', opts.padding ?? 0, 0);
+  if (p[0] > k[0] / 2 || p[1] > k[1] / 2) fail('maxPool2d', `padding [${p}] must be at most half the kernel size [${k}]`);
+  const [N, C, H, W] = x.shape;
+  const g = geometry('maxPool2d', H, W, k, pair('maxPool2d', 'stride', opts.stride ?? k, 1), pair('maxPool2d', 'dilation', opts.dilation ?? 1, 1), p, opts.ceilMode);
+  // the maximum as a gather at the argmax: its gradient goes to that one element, as in PyTorch
+  const win = windows(x, g, -Infinity).reshape(N, C, k[0] * k[1], g.oh, g.ow);
+  const out = win.gather(2, win.argmax(2, true)).squeeze(2);
+  return input.ndim === 3 ? out.squeeze(0) : out;
+}
+
+export function avgPool2d(input: Tensor, kernelSize: Pair, opts: Omit<PoolOptions, 'dilation'> & { countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
+  const x = check4d('avgPool2d', input);
+  const k = pair('avgPool2d', 'kernelSize', kernelSize, 1);
+  const p = pair('avgPool2d', 'padding', opts.padding ?? 0, 0);
+  if (p[0] > k[0] / 2 || p[1] > k[1] / 2) fail('avgPool2d', `padding [${p}] must be at most half the kernel size [${k}]`);
+  const [, , H, W] = x.shape;
+  const g = geometry('avgPool2d', H, W, k, pair('avgPool2d', 'stride', opts.stride ?? k, 1), [1, 1], p, opts.ceilMode);
+  const sum = windows(x, g).sum([2, 3]);
+  let out: Tensor;
+  if (opts.divisorOverride) out = sum.div(opts.divisorOverride);
+  else if ((opts.countIncludePad ?? true) && !opts.ceilMode) out = sum.div(k[0] * k[1]);
+  else {
+    // PyTorch's divisor: window positions inside the padded input (countIncludePad) or the input
+    const inc = opts.countIncludePad ?? true;
+    const ones = tensor(new Float32Array((H + (inc ? p[0] * 2 : 0)) * (W + (inc ? p[1] * 2 : 0))).fill(1), [1, 1, H + (inc ? p[0] * 2 : 0), W + (inc ? p[1] * 2 : 0)]);
+    const gc: Geometry = inc ? { ...g, pad: [0, 0, 0, 0] } : g;
+    out = sum.div(windows(ones, gc).sum([2, 3]));
+  }
+  return input.ndim === 3 ? out.squeeze(0) : out;
+}
+
+/** Averaging matrix of PyTorch's adaptive pooling: bin i covers [floor(i*n/o), ceil((i+1)*n/o)). */
+function adaptiveMatrix(n: number, o: number): Tensor {
+  const m = new Float32Array(o * n);
+  for (let i = 0; i < o; i++) {
+    const a = Math.floor((i * n) / o), b = Math.ceil(((i + 1) * n) / o);
+    for (let j = a; j < b; j++) m[i * n + j] = 1 / (b - a);
+  }
+  return tensor(m, [o, n]);
+}
+
+export function adaptiveAvgPool2d(input: Tensor, outputSize: Pair): Tensor {
+  const x = check4d('adaptiveAvgPool2d', input);
+  const [, , H, W] = x.shape;
+  const [OH, OW] = pair('adaptiveAvgPool2d', 'outputSize', outputSize, 1);
+  // separable: rows then columns, two small matmuls with the averaging matrices
+  const out = adaptiveMatrix(H, OH).matmul(x.matmul(adaptiveMatrix(W, OW).t()));
+  return input.ndim === 3 ? out.squeeze(0) : out;
+}
+
+// ------------------------------------------------------------------ modules
+
+function kaiming(fanIn: number, n: number): Float32Array {
+  // kaiming_uniform_(a=sqrt(5)) as PyTorch's conv layers: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+  const bound = 1 / Math.sqrt(fanIn);
+  return uniformArray(n, -bound, bound);
+}
+
+export class Conv2d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly stride!: Pair; readonly padding!: Padding; readonly dilation!: Pair; readonly groups!: number;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair,
+    { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true }: { stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number; bias?: boolean } = {}) {
+    super();
+    if (!Number.isInteger(inChannels) || inChannels < 1 || !Number.isInteger(outChannels) || outChannels < 1) throw new Error(`Conv2d: inChannels and outChannels must be positive integers, got ${inChannels} and ${outChannels}`);
+    if (inChannels % groups || outChannels % groups) throw new Error(`Conv2d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
+    const [kh, kw] = pair('Conv2d', 'kernelSize', kernelSize, 1);
+    const fanIn = (inChannels / groups) * kh * kw;
+    this.weight = new Parameter(tensor(kaiming(fanIn, outChannels * fanIn), [outChannels, inChannels / groups, kh, kw]));
+    this.bias = bias ? new Parameter(tensor(kaiming(fanIn, outChannels), [outChannels])) : null;
+    Object.assign(this, { stride, padding, dilation, groups });
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, 'Conv2d');
+  }
+}
+
+export class Conv1d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly stride!: number; readonly padding!: number | 'same' | 'valid'; readonly dilation!: number; readonly groups!: number;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number,
+    { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true }: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean } = {}) {
+    super();
+    if (inChannels % groups || outChannels % groups) throw new Error(`Conv1d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
+    const fanIn = (inChannels / groups) * kernelSize;
+    this.weight = new Parameter(tensor(kaiming(fanIn, outChannels * fanIn), [outChannels, inChannels / groups, kernelSize]));
+    this.bias = bias ? new Parameter(tensor(kaiming(fanIn, outChannels), [outChannels])) : null;
+    Object.assign(this, { stride, padding, dilation, groups });
+  }
+  forward(x: Tensor): Tensor {
+    return conv1d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly opts: PoolOptions = {}) { super(); }
+  forward(x: Tensor): Tensor { return maxPool2d(x, this.kernelSize, this.opts); }
+}
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly opts: Omit<PoolOptions, 'dilation'> & { countIncludePad?: boolean; divisorOverride?: number } = {}) { super(); }
+  forward(x: Tensor): Tensor { return avgPool2d(x, this.kernelSize, this.opts); }
+}
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Pair) { super(); }
+  forward(x: Tensor): Tensor { return adaptiveAvgPool2d(x, this.outputSize); }
+}
