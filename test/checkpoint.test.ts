@@ -194,16 +194,32 @@ describe('PyTorch interop', () => {
       await loss.item();
     }
     const xin = Float32Array.from({ length: 3 * 8 }, (_, i) => Math.sin(i + 1));
-    return { model, opt, xin };
+    return { model, opt, xin, x, y };
   }
+  /** One more Adam step on the training batch: what PyTorch must reproduce from the checkpoint. */
+  async function nextStep(model: kn.nn.Module, opt: kn.optim.Optimizer, x: kn.Tensor, y: kn.Tensor) {
+    const loss = kn.F.crossEntropy(model.call(x), y);
+    loss.backward(); opt.step(); opt.zeroGrad();
+    return { loss: await loss.item(), params: await values(model) };
+  }
+  const closeTo = (what: string, a: ArrayLike<number>, e: ArrayLike<number>) => {
+    expect(a.length, what).toBe(e.length);
+    for (let i = 0; i < a.length; i++) if (!(Math.abs(a[i] - e[i]) <= 1e-6 + 1e-5 * Math.abs(e[i]))) expect.fail(`${what}[${i}] = ${a[i]}, expected ${e[i]}`);
+  };
 
   it('a Kiln checkpoint of a trained model (kiln_model.safetensors) still decodes and gives the output PyTorch checked', async () => {
     const file = INTEROP + 'kiln_model.safetensors', outFile = INTEROP + 'kiln_output.json';
     if (process.env.KILN_WRITE_INTEROP === '1') {
-      const { model, opt, xin } = await trainedModel();
+      const { model, opt, xin, x, y: labels } = await trainedModel();
       await saveCheckpoint(file, { model, optimizer: opt, extra: { note: 'Sequential(Linear(8,16), ReLU, Linear(16,4)) after 5 Adam steps, lr 1e-2, kn.manualSeed(42)' } });
       const y = await model.call(kn.tensor(xin, [3, 8])).data();
-      fs.writeFileSync(outFile, JSON.stringify({ x: { shape: [3, 8], data: Array.from(xin) }, y: { shape: [3, 4], data: Array.from(y) } }) + '\n');
+      const trainX = Array.from(await x.data()), trainY = Array.from(await labels.data());
+      const next = await nextStep(model, opt, x, labels);
+      fs.writeFileSync(outFile, JSON.stringify({
+        x: { shape: [3, 8], data: Array.from(xin) }, y: { shape: [3, 4], data: Array.from(y) },
+        trainX: { shape: [16, 8], data: trainX }, trainY: { shape: [16], data: trainY },
+        nextStep: next,
+      }) + '\n');
     }
     const bytes = fs.readFileSync(file);
     const ck = decodeCheckpoint(bytes, file); // checks the checksum
@@ -214,10 +230,17 @@ describe('PyTorch interop', () => {
     await loadCheckpoint(file, { model, optimizer: opt });
     const out = JSON.parse(fs.readFileSync(outFile, 'utf8'));
     const y = await model.call(kn.tensor(Float32Array.from(out.x.data), out.x.shape)).data();
-    for (let i = 0; i < y.length; i++) {
-      const e = out.y.data[i];
-      if (!(Math.abs(y[i] - e) <= 1e-6 + 1e-5 * Math.abs(e))) expect.fail(`y[${i}] = ${y[i]}, the committed output has ${e}`);
-    }
+    closeTo('output', y, out.y.data);
+    // resuming from the committed file: one more Adam step gives the committed next step
+    // (which PyTorch reproduced from the same file)
+    const trainX = kn.tensor(Float32Array.from(out.trainX.data), out.trainX.shape);
+    const trainY = kn.tensor(Int32Array.from(out.trainY.data), out.trainY.shape, { dtype: 'int32' });
+    const m2 = mlp();
+    const o2 = new kn.optim.Adam(m2.parameters(), { lr: 1 });
+    await loadCheckpoint(file, { model: m2, optimizer: o2 });
+    const next = await nextStep(m2, o2, trainX, trainY);
+    closeTo('loss', [next.loss], [out.nextStep.loss]);
+    for (const k of Object.keys(out.nextStep.params)) closeTo(`after the next step: ${k}`, next.params[k], out.nextStep.params[k]);
     // training it again today gives the committed weights (same seed, data and steps)
     const fresh = await trainedModel();
     const now = await values(fresh.model);
@@ -230,6 +253,7 @@ describe('PyTorch interop', () => {
     expect((await opt.stateDict()).state[0].step).toBe(5);
     const report = fs.readFileSync(INTEROP + 'pytorch_check.txt', 'utf8');
     expect(report).toContain(`checksum ${ck.metadata.checksum} verified`);
+    expect(report).toMatch(/one more torch\.optim\.Adam step from the loaded state matches Kiln's/);
     expect(report.trim().endsWith('PASS')).toBe(true);
   });
 });
@@ -251,7 +275,7 @@ function data(seed: number) {
   const y = kn.tensor(Int32Array.from({ length: 12 }, (_, i) => (i * 7) % 4), [12], { dtype: 'int32' });
   return { x, y };
 }
-async function run(model: kn.nn.Module, opt: kn.optim.Optimizer, sched: HalveEvery | null, x: kn.Tensor, y: kn.Tensor, steps: number): Promise<number[]> {
+async function run(model: kn.nn.Module, opt: kn.optim.Optimizer, sched: { step(): void } | null, x: kn.Tensor, y: kn.Tensor, steps: number): Promise<number[]> {
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const loss = kn.F.crossEntropy(model.call(x), y);
@@ -480,4 +504,33 @@ describe('resume from a checkpoint is bit-identical to the uninterrupted run', (
       expect(bits(restNoOpt)).not.toEqual(bits(rest));
     });
   }
+
+  it('AdamW with a PyTorch-style scheduler (src/train/schedulers.ts: CosineAnnealingLR) in the checkpoint', async () => {
+    // imported here so that only this test depends on the schedulers module
+    const { CosineAnnealingLR } = await import('../src/train/schedulers.js');
+    const { x, y } = data(13);
+    const make = (m: kn.nn.Module) => {
+      const opt = new kn.optim.AdamW(m.parameters(), { lr: 3e-2 });
+      return { opt, sched: new CosineAnnealingLR(opt, N, { etaMin: 1e-3 }) };
+    };
+    kn.manualSeed(14);
+    const ref = mlp();
+    const r = make(ref);
+    const refLosses = await run(ref, r.opt, r.sched, x, y, N);
+    kn.manualSeed(14);
+    const a = mlp();
+    const s = make(a);
+    const first = await run(a, s.opt, s.sched, x, y, K);
+    const file = tmp('resume-cosine.safetensors');
+    await saveCheckpoint(file, { model: a, optimizer: s.opt, scheduler: s.sched });
+    expect(JSON.parse(decodeSafetensors(fs.readFileSync(file)).metadata.scheduler).last_epoch).toBe(K);
+    kn.manualSeed(15);
+    const b = mlp();
+    const t = make(b);
+    await loadCheckpoint(file, { model: b, optimizer: t.opt, scheduler: t.sched });
+    const rest = await run(b, t.opt, t.sched, x, y, N - K);
+    expect(bits([...first, ...rest])).toEqual(bits(refLosses));
+    expect(await valueBits(b)).toEqual(await valueBits(ref));
+    expect(t.opt.getLr()).toEqual(r.opt.getLr());
+  });
 });

@@ -20,7 +20,9 @@ Check mode reads kiln_model.safetensors (a Kiln checkpoint written by
 test/checkpoint.test.ts) and kiln_output.json, verifies the CRC-32 stored in the
 metadata, loads the `model.*` tensors into the same torch module with strict=True, loads the
 `optimizer.*` state into torch.optim.Adam, runs the input and asserts the outputs match
-Kiln's; the result is printed and written to pytorch_check.txt.
+Kiln's, then takes one more Adam step on Kiln's training batch and asserts the loss and the
+parameters match Kiln's next step (kiln_output.json nextStep); the result is printed and
+written to pytorch_check.txt.
 """
 import json
 import struct
@@ -146,6 +148,22 @@ def check():
     adam.load_state_dict(tsd)
     lines.append(f"torch.optim.Adam.load_state_dict: state for params {sorted(adam.state_dict()['state'])}, "
                  f"entries {sorted(next(iter(adam.state_dict()['state'].values())))}, step {float(next(iter(state.values()))['step'])}")
+    # one more step in PyTorch from the loaded model and Adam state matches Kiln's next step
+    nxt = out["nextStep"]
+    tx = torch.tensor(out["trainX"]["data"], dtype=torch.float32).reshape(out["trainX"]["shape"])
+    ty = torch.tensor(out["trainY"]["data"], dtype=torch.int64)
+    loss = torch.nn.functional.cross_entropy(m(tx), ty)
+    adam.zero_grad()
+    loss.backward()
+    adam.step()
+    lerr = abs(loss.item() - nxt["loss"])
+    assert lerr <= 1e-6 + 1e-5 * abs(nxt["loss"]), f"loss before the next step: torch {loss.item()}, kiln {nxt['loss']}"
+    perr = 0.0
+    for k, p in m.state_dict().items():
+        want_p = torch.tensor(nxt["params"][k], dtype=torch.float32).reshape(p.shape)
+        perr = max(perr, (p - want_p).abs().max().item())
+        assert torch.allclose(p, want_p, rtol=1e-5, atol=1e-6), f"{k} after the next step differs: max abs error {(p - want_p).abs().max().item()}"
+    lines.append(f"one more torch.optim.Adam step from the loaded state matches Kiln's: loss |diff| {lerr:.3g}, params max |diff| {perr:.3g}")
     lines.append(f"extra: {meta.get('extra')}")
     lines.append("PASS")
     text = "\n".join(lines) + "\n"
