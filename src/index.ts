@@ -26,10 +26,14 @@ import * as layersF from './layers/functional.js';
 import * as losses from './train/losses.js';
 import * as layers from './layers/layers.js';
 import * as conv from './layers/conv.js';
+import * as norm from './layers/norm.js';
 import { Module, Parameter } from './layers/module.js';
 import { SGD, Adam, AdamW, Optimizer } from './train/optim.js';
 import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
+import { lrScheduler } from './train/schedulers.js';
 import { fit, EarlyStopping, historyCharts } from './train/fit.js';
+import { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, applyCheckpoint } from './train/checkpoint.js';
+import { encodeSafetensors, decodeSafetensors, saveStateDictBytes, stateDictFromBytes } from './train/safetensors.js';
 import { DataLoader, parseIdx } from './train/data.js';
 import { ProgressBar } from './train/progress.js';
 import { renderLineChart, encodePNG } from './train/plot.js';
@@ -37,13 +41,19 @@ import { tensor } from './graph/tensor.js';
 import { normalArray, uniformArray } from './layers/random.js';
 import type { DType } from './graph/ir.js';
 
-export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d };
-export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, utils: { clipGradNorm_, clipGradValue_ } };
+export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d };
+export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d, utils: { clipGradNorm_, clipGradValue_ } };
 /** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
-export const train = { fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG };
+export const train = {
+  fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG,
+  saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, applyCheckpoint,
+  encodeSafetensors, decodeSafetensors, saveStateDictBytes, stateDictFromBytes,
+};
+export type { CheckpointContents, CheckpointTargets, LoadedCheckpoint, CheckpointBackend } from './train/checkpoint.js';
+export type { SafeTensor, SafeDType } from './train/safetensors.js';
 export type { FitOptions, Callback, FitContext, History, Logs } from './train/fit.js';
 export type { Dataset, Batch } from './train/data.js';
-export const optim = { SGD, Adam, AdamW, Optimizer };
+export const optim = { SGD, Adam, AdamW, Optimizer, lrScheduler };
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** Standard normal values (seeded by kn.manualSeed). */

@@ -279,6 +279,20 @@ export class Tensor {
 
 // ------------------------------------------------------------------ node construction
 
+/**
+ * Records `target <- value` in place (optimizer updates, running statistics, counters);
+ * `target` then refers to the new version, and readers of the old one run before the write.
+ */
+export function assign(target: Tensor, value: Tensor): Tensor {
+  const old = target.node;
+  if (value.shape.join() !== old.shape.join()) throw new Error(`assign: value shape ${shapeStr(value.shape)} does not match ${shapeStr(old.shape)}`);
+  const v = value.dtype === old.dtype ? value : value.cast(old.dtype);
+  const n = new Node('assign', [old, v.node], {}, old.shape, old.dtype);
+  state.pendingAssigns.push(n);
+  target.setNode(n);
+  return target;
+}
+
 /** The node itself, or a copy of it when it is an unrealized view (see data()). */
 export function readable(n: Node): Node {
   if (n.realized || !['reshape', 'permute', 'expand', 'slice'].includes(n.op)) return n;

@@ -34,7 +34,7 @@ let seed: Tensor | null = null;
 let salt = 0;
 /** kn.manualSeed restarts the dropout stream too. */
 export function resetDropoutStream(): void { seed = null; salt = 0; }
-function nextRandom(shape: number[]): Tensor {
+export function nextRandom(shape: number[]): Tensor {
   if (!seed || seed.isDisposed) seed = tensor([Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
   const s = seed.node;
   const r = make('rand', [seed], { salt: salt++ }, shape, 'float32');
