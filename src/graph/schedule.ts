@@ -236,7 +236,8 @@ function splitWideExpressions(order: Node[], mat: Set<Node>, maxBindings: number
   };
   const limit = maxBindings - 1; // one binding for the output
   for (const m of order) {
-    if (!mat.has(m) || m.realized) continue;
+    // a wide concat is lowered as chunked copy kernels (lowerConcat), each within the limit
+    if (!mat.has(m) || m.realized || (m.op === 'concat' && m.inputs.length > maxBindings / 2)) continue;
     for (let guard = 0; guard < 64; guard++) {
       const memo = new Map<Node, Set<unknown>>();
       if (rootReads(m, memo).size <= limit) break;
