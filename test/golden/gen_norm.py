@@ -85,6 +85,46 @@ def run_grad(m, x, r):
     }
 
 
+def term_scales(x, r, mean, sigma, w=None, b=None):
+    """Magnitudes of the terms that float32 cancels, in float64 (tensors broadcastable to x).
+
+    y = (x - mean) / sigma * w + b loses |x|+|mean| ulps in the subtraction, amplified by
+    |w| / sigma; dx is a difference of terms of size |r * w| / sigma. An absolute error of a
+    few ulps of these (not of the result) is what any float32 implementation makes.
+    """
+    x, r = x.double(), r.double()
+    w = torch.ones(()) if w is None else w.double()
+    b = torch.zeros(()) if b is None else b.double()
+    ys = ((x.abs() + mean.abs()) * w.abs() / sigma + b.abs()).max()
+    gs = (r.abs() * w.abs() / sigma).max()
+    # dweight = sum r * xhat, dbias = sum r over the elements sharing a weight: sums of terms
+    # of these sizes (xhat's own error is absolute in (|x| + |mean|) / sigma)
+    gw = (r.abs() * (x.abs() + mean.abs()) / sigma).expand_as(x)
+    gb = r.abs()
+    while gw.dim() > w.dim():
+        gw, gb = gw.sum(0), gb.sum(0)
+    for d in range(w.dim()):
+        if w.shape[d] == 1:
+            gw, gb = gw.sum(d, keepdim=True), gb.sum(d, keepdim=True)
+    return {"yScale": float(ys), "gradXScale": float(gs),
+            "gradWeightScale": float(gw.max()), "gradBiasScale": float(gb.max())}
+
+
+def bn_scales(m, x, r, train):
+    C = x.shape[1]
+    bs = [1, C] + [1] * (x.dim() - 2)
+    dims = [d for d in range(x.dim()) if d != 1]
+    if train:
+        mean = x.double().mean(dims, keepdim=True)
+        var = x.double().var(dims, unbiased=False, keepdim=True)
+    else:
+        mean = m.running_mean.double().reshape(bs)
+        var = m.running_var.double().reshape(bs)
+    w = m.weight.detach().reshape(bs) if m.weight is not None else None
+    b = m.bias.detach().reshape(bs) if m.bias is not None else None
+    return term_scales(x, r, mean, (var + m.eps).sqrt(), w, b)
+
+
 def randomize_affine(m, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -131,6 +171,7 @@ def gen_bn():
         r = torch.randn(*shape)
         m.train()
         train = run_grad(m, x, r)
+        train.update(bn_scales(m, x, r, True))
         train["runningMean"] = T(m.running_mean)
         train["runningVar"] = T(m.running_var)
         train["numBatchesTracked"] = int(m.num_batches_tracked)
@@ -141,6 +182,7 @@ def gen_bn():
         eval_state = sd(m)
         m.eval()
         ev = run_grad(m, x, r)
+        ev.update(bn_scales(m, x, r, False))
         cases.append({
             "name": name, "module": kind, "numFeatures": C, "affine": affine, "eps": eps,
             "state": state, "x": T(x), "r": T(r), "train": train,
@@ -196,8 +238,10 @@ def gen_bn_no_track():
     r = torch.randn(2, 3, 3, 5)
     m.train()
     tr = run_grad(m, x, r)
+    tr.update(bn_scales(m, x, r, True))
     m.eval()
     ev = run_grad(m, x, r)
+    ev.update(bn_scales(m, x, r, True))
     return {"name": "bn2d_c3_no_track", "module": "BatchNorm2d", "numFeatures": 3, "state": sd(m),
             "x": T(x), "r": T(r), "train": tr, "eval": ev}
 
@@ -228,6 +272,12 @@ def gen_ln():
         res = run_grad(m, x, r)
         m.eval()
         assert run_grad(m, x, r) == res, "LayerNorm: eval == train"
+        dims = tuple(range(len(shape) - len(ns), len(shape)))
+        mean = x.double().mean(dims, keepdim=True)
+        var = x.double().var(dims, unbiased=False, keepdim=True)
+        w = m.weight.detach() if affine else None
+        b = m.bias.detach() if affine else None
+        res.update(term_scales(x, r, mean, (var + eps).sqrt(), w, b))
         cases.append({"name": name, "normalizedShape": ns, "affine": affine, "eps": eps, "state": sd(m),
                       "x": T(x), "r": T(r), **res})
     return cases
@@ -260,6 +310,13 @@ def gen_gn():
         res = run_grad(m, x, r)
         m.eval()
         assert run_grad(m, x, r) == res, "GroupNorm: eval == train"
+        g = x.double().reshape(shape[0], G, -1)
+        mean = g.mean(2, keepdim=True).expand_as(g).reshape(shape)
+        var = g.var(2, unbiased=False, keepdim=True).expand_as(g).reshape(shape)
+        bs = [1, shape[1]] + [1] * (len(shape) - 2)
+        w = m.weight.detach().reshape(bs) if affine else None
+        b = m.bias.detach().reshape(bs) if affine else None
+        res.update(term_scales(x, r, mean, (var + eps).sqrt(), w, b))
         cases.append({"name": name, "numGroups": G, "numChannels": shape[1], "affine": affine, "eps": eps,
                       "state": sd(m), "x": T(x), "r": T(r), **res})
     return cases
@@ -294,11 +351,13 @@ def gen_rms():
         if affine:
             y64 = y64 * w64
         (y64 * r.double()).sum().backward()
+        rms = (x.double().pow(2).mean(dims, keepdim=True) + e).sqrt()
         cases.append({
             "name": name, "normalizedShape": ns, "affine": affine, "eps": eps,
             "state": {"weight": T(w)} if affine else {}, "x": T(x), "r": T(r),
             "y": T(y64.float()), "gradX": T(x64.grad.float()),
             "gradWeight": T(w64.grad.float()) if affine else None, "gradBias": None,
+            **term_scales(x, r, torch.zeros(()), rms, w),
         })
     return cases
 
@@ -312,7 +371,11 @@ def main():
             "`evalState`; batchNormSteps: 3 training forwards (no grad) from `state` with `ys` the "
             "outputs, `after` the state_dict after them, then evalY = eval forward of evalX. "
             "rmsNorm is computed by hand in float64 (torch 1.13 has no RMSNorm); eps null means "
-            "the default torch.finfo(float32).eps."),
+            "the default torch.finfo(float32).eps. yScale and gradXScale (float64) are the largest "
+            "magnitudes of the terms float32 cancels in y = (x - mean) / sigma * w + b and in dx "
+            "((|x| + |mean|) |w| / sigma + |b| and |r w| / sigma); gradWeightScale and gradBiasScale the "
+            "largest sums of |r| (|x| + |mean|) / sigma and |r| over the elements sharing a weight: "
+            "the scale of float32's absolute error."),
         "batchNorm": gen_bn(),
         "batchNormSteps": gen_bn_steps(),
         "batchNormNoTrack": gen_bn_no_track(),
