@@ -197,8 +197,12 @@ export abstract class Optimizer {
   /** The value a state slot starts at (Adagrad's sum: initialAccumulatorValue). */
   protected slotInit(_g: Hyper, _slot: string): number { return 0; }
 
+  /** set once a step was recorded inside kn.compile: options other than lr are baked in */
+  private traced = false;
+
   /** Records the update of every parameter; it runs with the next read or compiled call. */
   step(): void {
+    if (state.tracing) this.traced = true;
     noGrad(() => {
       for (const gs of this.groups) {
         const ps = gs.group.params;
@@ -301,6 +305,12 @@ export abstract class Optimizer {
         opts[ck] = Array.isArray(v) ? [...v] : v;
       }
       this.validate(opts as ParamGroup);
+      if (this.traced) {
+        for (const k of this.optionKeys) {
+          if (k === 'lr' || JSON.stringify(opts[k]) === JSON.stringify(gs.group[k])) continue;
+          throw new Error(`${n}: param_groups[${gi}].${snake(k)} is ${JSON.stringify(opts[k])}, this optimizer has ${JSON.stringify(gs.group[k])}, and a compiled step has baked that in (only lr can change after tracing); load the state before the first compiled call, or create the optimizer with the saved options`);
+        }
+      }
       const layout = this.stateLayout(opts);
       const entries = saved.params.map((pid) => (sd.state as Record<string, ParamState | undefined>)[String(pid)]);
       const has = entries.map((e) => !!e && Object.keys(e).length > 0);
