@@ -100,6 +100,9 @@ export function layerNorm(x: Tensor, normalizedShape: number[], { weight = null,
 export function groupNorm(x: Tensor, numGroups: number, { weight = null, bias = null, eps = 1e-5 }: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   const [N, C] = x.shape;
   if (x.ndim < 2 || C % numGroups !== 0) fail('groupNorm', `channels (${C}) of input ${shapeStr(x.shape)} must be divisible by numGroups (${numGroups})`);
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && (t.ndim !== 1 || t.shape[0] !== C)) fail('groupNorm', `input ${shapeStr(x.shape)} has ${C} channels but ${name} has shape ${shapeStr(t.shape)}; expected [${C}]`);
+  }
   const g = x.reshape(N, numGroups, -1);
   const mean = g.mean(2, true), d = g.sub(mean);
   let y = d.mul(d.mul(d).mean(2, true).add(eps).rsqrt()).reshape(...x.shape);
@@ -143,7 +146,10 @@ export class GroupNorm extends Module {
     this.weight = affine ? new Parameter(full(numChannels, 1)) : null;
     this.bias = affine ? new Parameter(full(numChannels, 0)) : null;
   }
-  forward(x: Tensor): Tensor { return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.opts.eps }); }
+  forward(x: Tensor): Tensor {
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels) fail('GroupNorm', `expected ${this.numChannels} channels (dim 1), got input ${shapeStr(x.shape)}`);
+    return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.opts.eps });
+  }
 }
 
 export class RMSNorm extends Module {
