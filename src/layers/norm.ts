@@ -147,7 +147,7 @@ export class GroupNorm extends Module {
     this.bias = affine ? new Parameter(full(numChannels, 0)) : null;
   }
   forward(x: Tensor): Tensor {
-    if (x.ndim < 2 || x.shape[1] !== this.numChannels) fail('GroupNorm', `expected ${this.numChannels} channels (dim 1), got input ${shapeStr(x.shape)}`);
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels) fail('GroupNorm', `input ${shapeStr(x.shape)} has ${x.shape[1]} channels (dim 1); expected ${this.numChannels} (numChannels)`);
     return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.opts.eps });
   }
 }
