@@ -28,7 +28,7 @@ import * as layers from './layers/layers.js';
 import * as conv from './layers/conv.js';
 import * as norm from './layers/norm.js';
 import { Module, Parameter } from './layers/module.js';
-import { SGD, Adam, AdamW, Optimizer } from './train/optim.js';
+import { SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer } from './train/optim.js';
 import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
 import { lrScheduler } from './train/schedulers.js';
 import { fit, EarlyStopping, historyCharts } from './train/fit.js';
@@ -53,7 +53,9 @@ export type { CheckpointContents, CheckpointTargets, LoadedCheckpoint, Checkpoin
 export type { SafeTensor, SafeDType } from './train/safetensors.js';
 export type { FitOptions, Callback, FitContext, History, Logs } from './train/fit.js';
 export type { Dataset, Batch } from './train/data.js';
-export const optim = { SGD, Adam, AdamW, Optimizer, lrScheduler };
+export const optim = { SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer, lrScheduler };
+export type { OptimizerStateDict, ParamState, StateDictGroup, ParamGroup } from './train/optim.js';
+export type { SchedulerState, OneCycleLROptions, ReduceLROnPlateauOptions } from './train/schedulers.js';
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** Standard normal values (seeded by kn.manualSeed). */

@@ -147,7 +147,8 @@ export class GroupNorm extends Module {
     this.bias = affine ? new Parameter(full(numChannels, 0)) : null;
   }
   forward(x: Tensor): Tensor {
-    if (x.ndim < 2 || x.shape[1] !== this.numChannels) fail('GroupNorm', `input ${shapeStr(x.shape)} has ${x.shape[1]} channels (dim 1); expected ${this.numChannels} (numChannels)`);
+    // channels that do not even divide into the groups get groupNorm's own message
+    if (x.ndim >= 2 && x.shape[1] % this.numGroups === 0 && x.shape[1] !== this.numChannels) fail('GroupNorm', `input ${shapeStr(x.shape)} has ${x.shape[1]} channels (dim 1); expected ${this.numChannels} (numChannels)`);
     return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.opts.eps });
   }
 }

@@ -2,7 +2,7 @@
 // arenas, so one fused elementwise kernel updates every parameter of the group. The step
 // count and the learning rate live on the GPU: a compiled step never bakes them in, and a
 // schedule changing the learning rate does not retrace.
-import { Tensor, constant, concat, tensor } from '../graph/tensor.js';
+import { Tensor, assign, constant, concat, tensor } from '../graph/tensor.js';
 import { Node, shapeStr, contiguousStrides } from '../graph/ir.js';
 import { stridedView } from '../graph/views.js';
 import { state, noGrad } from '../graph/state.js';
@@ -426,16 +426,7 @@ export abstract class Optimizer {
   }
 }
 
-/** Records `target <- value` in place; `target` then refers to the new version. */
-export function assign(target: Tensor, value: Tensor): Tensor {
-  const old = target.node;
-  if (value.shape.join() !== old.shape.join()) throw new Error(`assign: value shape ${shapeStr(value.shape)} does not match ${shapeStr(old.shape)}`);
-  const v = value.dtype === old.dtype ? value : value.cast(old.dtype);
-  const n = new Node('assign', [old, v.node], {}, old.shape, old.dtype);
-  state.pendingAssigns.push(n);
-  target.setNode(n);
-  return target;
-}
+export { assign };
 
 export class SGD extends Optimizer {
   constructor(params: Tensor[] | ParamGroup[], opts: { lr?: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean; maximize?: boolean } = {}) {
