@@ -149,7 +149,20 @@ class Builder {
         this.emit(`let ${v} = kn_rand(u32(${seed}), ${this.flat(idx, n.shape)}, ${a.salt >>> 0}u);`);
         return v;
       }
-      case 'reshape': return this.value(n.inputs[0], { flat: this.flat(idx, n.shape) });
+      case 'reshape': {
+        if (idx.flat !== undefined) return this.value(n.inputs[0], { flat: idx.flat });
+        // dims in hand: map each group of output dims to the input dims with the same extent, so
+        // only those are raveled and unraveled (no trip through a flat index for every dim)
+        const inShape = n.inputs[0].shape, d = idx.dims!;
+        const inDims = inShape.map(() => '0u');
+        for (const [og, ig] of reshapeGroups(n.shape, inShape)) {
+          const sub = og.length === 1 ? d[og[0]] : this.flat({ dims: og.map((k) => d[k]) }, og.map((k) => n.shape[k]));
+          if (ig.length === 1) { inDims[ig[0]] = sub; continue; }
+          const parts = this.dims({ flat: sub }, ig.map((k) => inShape[k]));
+          ig.forEach((k, m) => { inDims[k] = parts[m]; });
+        }
+        return this.value(n.inputs[0], { dims: inDims });
+      }
       case 'permute': {
         const d = this.dims(idx, n.shape);
         const r = new Array<string>(d.length);
@@ -233,6 +246,22 @@ class Builder {
   body(): string { return this.blocks[0].map((l) => `  ${l}`).join('\n'); }
   decls(): BufferDecl[] { return this.slots.map(([, d]) => d); }
   bufferList(): SharedBuffer[] { return this.slots.map(([b]) => b); }
+}
+
+/** Groups of dims (size-1 dims left out) with equal extents in two shapes of one size. */
+function reshapeGroups(a: Shape, b: Shape): [number[], number[]][] {
+  const ia = a.map((_, i) => i).filter((i) => a[i] !== 1), ib = b.map((_, i) => i).filter((i) => b[i] !== 1);
+  const groups: [number[], number[]][] = [];
+  let x = 0, y = 0;
+  while (x < ia.length && y < ib.length) {
+    const ga = [ia[x++]], gb = [ib[y++]];
+    let pa = a[ga[0]], pb = b[gb[0]];
+    while (pa !== pb) {
+      if (pa < pb) { ga.push(ia[x]); pa *= a[ia[x++]]; } else { gb.push(ib[y]); pb *= b[ib[y++]]; }
+    }
+    groups.push([ga, gb]);
+  }
+  return groups;
 }
 
 const PRELUDE = `${ELEMENTWISE_PRELUDE}
