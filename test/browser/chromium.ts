@@ -1,4 +1,5 @@
-// Headless Debian Chromium on software WebGPU, serving the repository from localhost: shared
+// A helper module for the page tests (not a test itself: the assertions live in browser.test.ts
+// and demo.test.ts). Headless Debian Chromium on software WebGPU, serving the repository from localhost: shared
 // by the tests that load pages (the bundle, the demos).
 import fs from 'node:fs';
 import os from 'node:os';
