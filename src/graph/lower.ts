@@ -179,10 +179,12 @@ class Builder {
       }
       case 'pad': {
         const d = this.dims(idx, n.shape), inShape = n.inputs[0].shape;
-        // u32 wrap-around makes one comparison check both sides
+        // u32 wrap-around makes one comparison check both sides. Bounds use `&`, never `&&`:
+        // short-circuits become branches, and SwiftShader's compile time grows exponentially with
+        // the branches in an unrolled matmul loop (24 window loads: 3.5 s, 32: minutes).
         const shifted = d.map((x, i) => (a.before[i] ? `(${x} - ${a.before[i]}u)` : x));
         const ok = this.fresh('ok');
-        this.emit(`let ${ok} = ${shifted.map((x, i) => `${x} < ${inShape[i]}u`).join(' && ') || 'true'};`);
+        this.emit(`let ${ok} = ${shifted.map((x, i) => `(${x} < ${inShape[i]}u)`).join(' & ') || 'true'};`);
         const inner = this.value(n.inputs[0], { dims: shifted.map((x) => `select(0u, ${x}, ${ok})`) });
         return `select(${literal(0, n.dtype)}, ${inner}, ${ok})`;
       }
@@ -209,7 +211,7 @@ class Builder {
         const h = this.fresh('h'), w = this.fresh('w'), ok = this.fresh('ok');
         this.emit(`let ${h} = ${dp} * ${a.sh}u + ${di} * ${a.dh}u - ${a.pt}u;`);
         this.emit(`let ${w} = ${dq} * ${a.sw}u + ${dj} * ${a.dw}u - ${a.pl}u;`);
-        this.emit(`let ${ok} = ${h} < ${H}u && ${w} < ${W}u;`);
+        this.emit(`let ${ok} = (${h} < ${H}u) & (${w} < ${W}u);`);
         const inner = this.value(n.inputs[0], { dims: [dn, dc, `select(0u, ${h}, ${ok})`, `select(0u, ${w}, ${ok})`] });
         return `select(${literal(a.padValue ?? 0, n.dtype)}, ${inner}, ${ok})`;
       }
@@ -220,7 +222,7 @@ class Builder {
         const p = this.fresh('p'), q = this.fresh('q'), ok = this.fresh('ok');
         this.emit(`let ${p} = i32(${dh}) + ${a.pt}i - i32(${di}) * ${a.dh}i;`);
         this.emit(`let ${q} = i32(${dw}) + ${a.pl}i - i32(${dj}) * ${a.dw}i;`);
-        this.emit(`let ${ok} = ${p} >= 0i && ${q} >= 0i && ${p} % ${a.sh}i == 0i && ${q} % ${a.sw}i == 0i && ${p} / ${a.sh}i < ${OH}i && ${q} / ${a.sw}i < ${OW}i;`);
+        this.emit(`let ${ok} = (${p} >= 0i) & (${q} >= 0i) & (${p} % ${a.sh}i == 0i) & (${q} % ${a.sw}i == 0i) & (${p} / ${a.sh}i < ${OH}i) & (${q} / ${a.sw}i < ${OW}i);`);
         const inner = this.value(n.inputs[0], { dims: [dn, dc, di, dj, `select(0u, u32(${p} / ${a.sh}i), ${ok})`, `select(0u, u32(${q} / ${a.sw}i), ${ok})`] });
         return `select(${literal(0, n.dtype)}, ${inner}, ${ok})`;
       }

@@ -14,7 +14,7 @@ export type Padding = Pair | 'same' | 'valid';
 function fail(fn: string, msg: string): never { throw new Error(`${fn}: ${msg}${scopeSuffix()}`); }
 function pair(fn: string, name: string, v: Pair, min: number): [number, number] {
   const p: [number, number] = Array.isArray(v) ? [v[0], v[1]] : [v, v];
-  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) fail(fn, `${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  if ((Array.isArray(v) && v.length !== 2) || p.some((x) => !Number.isInteger(x) || x < min)) fail(fn, `${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
   return p;
 }
 
@@ -58,17 +58,26 @@ function check4d(fn: string, x: Tensor): Tensor {
 
 export interface ConvOptions { bias?: Tensor | null; stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number }
 
-export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}, fn = 'conv2d'): Tensor {
-  const unbatched = input.ndim === 3;
-  const x = check4d(fn, input);
-  const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = opts;
-  if (weight.ndim !== 4) fail(fn, `expected weight of shape [outChannels, inChannels/groups, KH, KW], got ${shapeStr(weight.shape)}`);
-  const [N, C, H, W] = x.shape, [OC, Cg, KH, KW] = weight.shape;
+/** Checks a convolution's operands against each other, with the shapes as the user passed them. */
+function checkConv(fn: string, input: Tensor, weight: Tensor, bias: Tensor | null, groups: number, dims: 1 | 2): void {
+  const spatial = dims === 2 ? 'H, W' : 'L';
+  if (input.dtype !== 'float32') fail(fn, `expected a float32 input, got ${input.dtype}`);
+  if (input.ndim !== dims + 2 && input.ndim !== dims + 1) fail(fn, `expected input of shape [N, C, ${spatial}] (or [C, ${spatial}]), got ${shapeStr(input.shape)}`);
+  if (weight.ndim !== dims + 2) fail(fn, `expected weight of shape [outChannels, inChannels/groups, ${dims === 2 ? 'KH, KW' : 'K'}], got ${shapeStr(weight.shape)}`);
   if (!Number.isInteger(groups) || groups < 1) fail(fn, `groups must be a positive integer, got ${groups}`);
+  const C = input.shape[input.ndim - dims - 1], [OC, Cg] = weight.shape;
   if (C % groups !== 0) fail(fn, `input channels (${C}) must be divisible by groups (${groups})`);
   if (OC % groups !== 0) fail(fn, `output channels (${OC}) must be divisible by groups (${groups})`);
   if (C / groups !== Cg) fail(fn, `input ${shapeStr(input.shape)} has ${C} channels, but the weight ${shapeStr(weight.shape)} expects ${Cg * groups} (${Cg} per group x ${groups} groups)`);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== OC)) fail(fn, `expected bias of shape [${OC}], got ${shapeStr(bias.shape)}`);
+}
+
+export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}, fn = 'conv2d'): Tensor {
+  const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = opts;
+  if (fn !== 'conv1d' && fn !== 'Conv1d') checkConv(fn, input, weight, bias, groups, 2);
+  const unbatched = input.ndim === 3;
+  const x = check4d(fn, input);
+  const [N, , H, W] = x.shape, [OC, Cg, KH, KW] = weight.shape;
   const g = geometry(fn, H, W, [KH, KW], pair(fn, 'stride', stride, 1), pair(fn, 'dilation', dilation, 1), padding);
   // out[n, g, o, p] = sum_k w[g, o, k] * cols[n, g, k, p]: a batched matmul over (n, g)
   const cols = windows(x, g).reshape(N, groups, Cg * KH * KW, g.oh * g.ow);
@@ -78,13 +87,18 @@ export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}, fn
   return unbatched ? out.squeeze(0) : out;
 }
 
-export function conv1d(input: Tensor, weight: Tensor, opts: Omit<ConvOptions, 'stride' | 'dilation' | 'padding'> & { stride?: number; dilation?: number; padding?: number | 'same' | 'valid' } = {}): Tensor {
-  if (input.ndim !== 3 && input.ndim !== 2) fail('conv1d', `expected input of shape [N, C, L] (or [C, L]), got ${shapeStr(input.shape)}`);
-  if (weight.ndim !== 3) fail('conv1d', `expected weight of shape [outChannels, inChannels/groups, K], got ${shapeStr(weight.shape)}`);
+type Conv1dOptions = Omit<ConvOptions, 'stride' | 'dilation' | 'padding'> & { stride?: number; dilation?: number; padding?: number | 'same' | 'valid' };
+
+export function conv1d(input: Tensor, weight: Tensor, opts: Conv1dOptions = {}, fn = 'conv1d'): Tensor {
+  checkConv(fn, input, weight, opts.bias ?? null, opts.groups ?? 1, 1);
   const x = input.unsqueeze(-2), w = weight.unsqueeze(-2);
   const { stride = 1, dilation = 1, padding = 0 } = opts;
+  for (const [name, v, min] of [['stride', stride, 1], ['dilation', dilation, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) fail(fn, `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  if (typeof padding !== 'string' && !(Number.isInteger(padding) && padding >= 0)) fail(fn, `padding must be an integer >= 0, 'same' or 'valid', got ${JSON.stringify(padding)}`);
   const pad: Padding = typeof padding === 'string' ? padding : [0, padding];
-  return conv2d(x, w, { ...opts, stride: [1, stride], dilation: [1, dilation], padding: pad }, 'conv1d').squeeze(-2);
+  return conv2d(x, w, { ...opts, stride: [1, stride], dilation: [1, dilation], padding: pad }, fn).squeeze(-2);
 }
 
 export interface PoolOptions { stride?: Pair | null; padding?: Pair; dilation?: Pair; ceilMode?: boolean }
@@ -111,7 +125,9 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, opts: Omit<PoolOption
   const g = geometry('avgPool2d', H, W, k, pair('avgPool2d', 'stride', opts.stride ?? k, 1), [1, 1], p, opts.ceilMode);
   const sum = windows(x, g).sum([2, 3]);
   let out: Tensor;
-  if (opts.divisorOverride) out = sum.div(opts.divisorOverride);
+  const div = opts.divisorOverride;
+  if (div !== undefined && div !== null && !(Number.isFinite(div) && div !== 0)) fail('avgPool2d', `divisorOverride must be a nonzero number, got ${div}`);
+  if (div) out = sum.div(div);
   else if ((opts.countIncludePad ?? true) && !opts.ceilMode) out = sum.div(k[0] * k[1]);
   else {
     // PyTorch's divisor: window positions inside the padded input (countIncludePad) or the input
@@ -150,6 +166,12 @@ function kaiming(fanIn: number, n: number): Float32Array {
   return uniformArray(n, -bound, bound);
 }
 
+function checkChannels(layer: string, inChannels: number, outChannels: number, groups: number): void {
+  if (!Number.isInteger(inChannels) || inChannels < 1 || !Number.isInteger(outChannels) || outChannels < 1) throw new Error(`${layer}: inChannels and outChannels must be positive integers, got ${inChannels} and ${outChannels}`);
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${layer}: groups must be a positive integer, got ${groups}`);
+  if (inChannels % groups || outChannels % groups) throw new Error(`${layer}: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
+}
+
 export class Conv2d extends Module {
   weight: Parameter;
   bias: Parameter | null;
@@ -157,8 +179,7 @@ export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair,
     { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true }: { stride?: Pair; padding?: Padding; dilation?: Pair; groups?: number; bias?: boolean } = {}) {
     super();
-    if (!Number.isInteger(inChannels) || inChannels < 1 || !Number.isInteger(outChannels) || outChannels < 1) throw new Error(`Conv2d: inChannels and outChannels must be positive integers, got ${inChannels} and ${outChannels}`);
-    if (inChannels % groups || outChannels % groups) throw new Error(`Conv2d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
+    checkChannels('Conv2d', inChannels, outChannels, groups);
     const [kh, kw] = pair('Conv2d', 'kernelSize', kernelSize, 1);
     const fanIn = (inChannels / groups) * kh * kw;
     this.weight = new Parameter(tensor(kaiming(fanIn, outChannels * fanIn), [outChannels, inChannels / groups, kh, kw]));
@@ -177,14 +198,15 @@ export class Conv1d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number,
     { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true }: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean } = {}) {
     super();
-    if (inChannels % groups || outChannels % groups) throw new Error(`Conv1d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${groups})`);
+    checkChannels('Conv1d', inChannels, outChannels, groups);
+    if (!Number.isInteger(kernelSize) || kernelSize < 1) throw new Error(`Conv1d: kernelSize must be an integer >= 1, got ${JSON.stringify(kernelSize)}`);
     const fanIn = (inChannels / groups) * kernelSize;
     this.weight = new Parameter(tensor(kaiming(fanIn, outChannels * fanIn), [outChannels, inChannels / groups, kernelSize]));
     this.bias = bias ? new Parameter(tensor(kaiming(fanIn, outChannels), [outChannels])) : null;
     Object.assign(this, { stride, padding, dilation, groups });
   }
   forward(x: Tensor): Tensor {
-    return conv1d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    return conv1d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, 'Conv1d');
   }
 }
 

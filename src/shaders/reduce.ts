@@ -31,8 +31,8 @@ function initValue(op: Combine, ty: string): string {
 
 /** `better` decides whether val replaces acc (NaN propagates, as in PyTorch). */
 function better(op: Combine, ty: string): string {
-  const nan = ty === 'f32' ? ' || val != val' : '';
-  return op === 'max' || op === 'argmax' ? `(val > acc${nan})` : `(val < acc${nan})`;
+  const nan = ty === 'f32' ? ' | (val != val)' : '';
+  return op === 'max' || op === 'argmax' ? `((val > acc)${nan})` : `((val < acc)${nan})`;
 }
 
 export function useWorkgroupReduce(outputs: number, reduceSize: number): boolean {

@@ -135,8 +135,8 @@ export const ELEMENTWISE: Record<string, ElementwiseDef> = {
   le: { arity: 2, ref: ([a, b]) => +(a <= b), wgsl: ([a, b]) => `(${a} <= ${b})`, dtype: bool },
   gt: { arity: 2, ref: ([a, b]) => +(a > b), wgsl: ([a, b]) => `(${a} > ${b})`, dtype: bool },
   ge: { arity: 2, ref: ([a, b]) => +(a >= b), wgsl: ([a, b]) => `(${a} >= ${b})`, dtype: bool },
-  logicalAnd: { arity: 2, accepts: 'bool', ref: ([a, b]) => +(a && b), wgsl: ([a, b]) => `(${a} && ${b})`, dtype: bool },
-  logicalOr: { arity: 2, accepts: 'bool', ref: ([a, b]) => +(a || b), wgsl: ([a, b]) => `(${a} || ${b})`, dtype: bool },
+  logicalAnd: { arity: 2, accepts: 'bool', ref: ([a, b]) => +(a && b), wgsl: ([a, b]) => `(${a} & ${b})`, dtype: bool },
+  logicalOr: { arity: 2, accepts: 'bool', ref: ([a, b]) => +(a || b), wgsl: ([a, b]) => `(${a} | ${b})`, dtype: bool },
   // ---- ternary
   where: {
     arity: 3, accepts: 'any', ref: ([c, a, b]) => (c ? a : b), wgsl: ([c, a, b]) => `select(${b}, ${a}, ${c})`,
