@@ -55,6 +55,14 @@ export abstract class Module {
     return this;
   }
   eval(): this { return this.train(false); }
+  /**
+   * PyTorch's `requires_grad_`: sets requiresGrad on every parameter of this module and its
+   * children (`model.features.requiresGrad_(false)` freezes a backbone). Buffers are untouched.
+   */
+  requiresGrad_(on = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(on);
+    return this;
+  }
 
   /** PyTorch's state_dict keys: parameters and buffers, dotted by child name. */
   stateDict(): Record<string, Tensor> {
@@ -74,10 +82,15 @@ export abstract class Module {
     if (strict && (missingKeys.length || unexpectedKeys.length)) {
       throw new Error(`loadStateDict: ${missingKeys.length ? `missing keys: ${missingKeys.join(', ')}` : ''}${missingKeys.length && unexpectedKeys.length ? '; ' : ''}${unexpectedKeys.length ? `unexpected keys: ${unexpectedKeys.join(', ')}` : ''}`);
     }
+    // every shape is checked before anything is copied: a refused load changes nothing
+    // (a size mismatch is an error even with strict = false, as in PyTorch)
+    const mismatched = Object.entries(own).filter(([k, dst]) => sd[k] && sd[k].shape.join() !== dst.shape.join());
+    if (mismatched.length) {
+      throw new Error(`loadStateDict: ${mismatched.map(([k, dst]) => `size mismatch for ${k}: the checkpoint has shape ${shapeStr(sd[k].shape)}, the model expects ${shapeStr(dst.shape)}`).join('; ')}`);
+    }
     for (const [k, dst] of Object.entries(own)) {
       const src = sd[k];
       if (!src) continue;
-      if (src.shape.join() !== dst.shape.join()) throw new Error(`loadStateDict: size mismatch for ${k}: the checkpoint has shape ${shapeStr(src.shape)}, the model expects ${shapeStr(dst.shape)}`);
       await copyInto(dst, src.cast(dst.dtype));
     }
     return { missingKeys, unexpectedKeys };
