@@ -41,8 +41,8 @@ import { tensor } from './graph/tensor.js';
 import { normalArray, uniformArray } from './layers/random.js';
 import type { DType } from './graph/ir.js';
 
-export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d };
-export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d, utils: { clipGradNorm_, clipGradValue_ } };
+export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d };
+export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d, utils: { clipGradNorm_, clipGradValue_ } };
 /** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
 export const train = {
   fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG,

@@ -139,6 +139,49 @@ describe('golden: conv2d and conv1d (conv.json), F and modules', () => {
   }
 });
 
+describe('golden: convTranspose2d (conv.json), F and module', () => {
+  it('covers stride, outputPadding, dilation, groups, depthwise', () => {
+    const cases: any[] = convJson.convTranspose2d;
+    expect(cases.length).toBeGreaterThanOrEqual(8);
+    expect(cases.some((c) => c.options.outputPadding !== 0)).toBe(true);
+    expect(cases.some((c) => c.options.groups === c.inChannels && c.inChannels > 1)).toBe(true);
+    expect(cases.some((c) => c.options.dilation !== 1)).toBe(true);
+  });
+  for (const c of convJson.convTranspose2d as any[]) {
+    it(`${c.name}: y, dx, dW, db`, async () => {
+      // each y element sums Cin/groups * KH * KW products at most; dx sums (OC/groups)*KH*KW; dW and db sum N*H*W
+      const [N, Cin] = c.x.shape, [, OCg, KH, KW] = c.weight.shape;
+      const tol = { y: ATOL * Math.sqrt((Cin / c.options.groups) * KH * KW + 1), gradX: ATOL * Math.sqrt(OCg * KH * KW), gradWeight: ATOL * Math.sqrt(N * c.y.shape[2] * c.y.shape[3]), gradBias: ATOL * Math.sqrt(N * c.y.shape[2] * c.y.shape[3]) };
+      for (const via of ['F', 'M'] as const) {
+        const x = f32(c.x, { requiresGrad: true });
+        let y: kn.Tensor, w: kn.Tensor, b: kn.Tensor | null;
+        if (via === 'F') {
+          w = f32(c.weight, { requiresGrad: true });
+          b = c.hasBias ? f32(c.bias, { requiresGrad: true }) : null;
+          y = kn.F.convTranspose2d(x, w, { bias: b, ...c.options });
+        } else {
+          const m = new kn.nn.ConvTranspose2d(c.inChannels, c.outChannels, c.kernelSize, { ...c.options, bias: c.hasBias });
+          expect(m.weight.shape).toEqual(c.weight.shape);
+          await m.loadStateDict(c.hasBias ? { weight: f32(c.weight), bias: f32(c.bias) } : { weight: f32(c.weight) });
+          y = m.call(x); w = m.weight; b = m.bias;
+        }
+        y.mul(f32(c.r)).sum().backward();
+        await expectClose(`${via}: y`, y, c.y, tol.y);
+        await expectClose(`${via}: gradX`, x.grad, c.gradX, tol.gradX);
+        await expectClose(`${via}: gradWeight`, w.grad, c.gradWeight, tol.gradWeight);
+        if (c.hasBias) await expectClose(`${via}: gradBias`, b!.grad, c.gradBias, tol.gradBias);
+      }
+    });
+  }
+  it('rejects bad input by name', () => {
+    const z = (...s: number[]) => kn.zeros(s);
+    expect(() => kn.F.convTranspose2d(z(1, 3, 4, 4), z(4, 2, 3, 3))).toThrow(/^convTranspose2d: input \[1, 3, 4, 4\] has 3 channels, but the weight \[4, 2, 3, 3\] expects 4/);
+    expect(() => kn.F.convTranspose2d(z(1, 2, 4, 4), z(2, 2, 3, 3), { stride: 2, outputPadding: 2 })).toThrow(/^convTranspose2d: outputPadding \[2,2\] must be smaller than stride \[2,2\] or dilation \[1,1\]/);
+    expect(() => new kn.nn.ConvTranspose2d(3, 4, 3, { groups: 2 })).toThrow(/^ConvTranspose2d: inChannels \(3\) and outChannels \(4\) must be divisible by groups \(2\)/);
+    expect(() => kn.F.convTranspose2d(z(4, 4), z(4, 2, 3, 3))).toThrow(/^convTranspose2d: expected input of shape \[N, C, H, W\]/);
+  });
+});
+
 describe('golden: conv under kn.compile', () => {
   // a few varied cases: groups, depthwise, 'same' with dilation, stride pairs, no bias, conv1d
   const picks = [

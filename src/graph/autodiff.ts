@@ -53,6 +53,18 @@ function rowsGrad(node: Node, g: Tensor, ins: Tensor[], out: Tensor): (Tensor | 
 }
 
 /**
+ * Gives `out` (computed from `inputs` by some subgraph) its own gradient rule, as
+ * jax.custom_vjp does: backward calls `rule(g)` for the gradients of `inputs` instead of
+ * differentiating the subgraph. For ops built from others whose composed gradient is slow
+ * (convolutions). `out` must be a node made for this purpose, not one of `inputs`.
+ */
+export function customGradient(out: Tensor, inputs: Tensor[], rule: (g: Tensor) => (Tensor | null)[]): Tensor {
+  if (inputs.some((t) => t.node === out.node)) throw new Error('internal: customGradient needs a fresh output node');
+  if (out.node.requiresGrad) out.node.customGrad = { inputs: inputs.map((t) => t.node), rule };
+  return out;
+}
+
+/**
  * Gradients of `output` with respect to `wrt`. With `createGraph` the result is itself
  * differentiable (used by kn.grad for higher-order derivatives).
  */
@@ -66,9 +78,9 @@ export function gradients(output: Node, wrt: Node[], seed: Tensor, createGraph: 
       const node = order[i];
       const g = grads.get(node);
       if (!g || stop.has(node) || !node.requiresGrad || !node.inputs.length) continue;
-      const ins = node.inputs.map((n) => Tensor.fromNode(n));
-      const gs = rule(node)(node, g, ins, Tensor.fromNode(node));
-      node.inputs.forEach((inp, k) => {
+      const custom = node.customGrad;
+      const gs = custom ? custom.rule(g) : rule(node)(node, g, node.inputs.map((n) => Tensor.fromNode(n)), Tensor.fromNode(node));
+      (custom ? custom.inputs : node.inputs).forEach((inp, k) => {
         const gi = gs[k];
         if (!gi || !inp.requiresGrad) return;
         if (gi.shape.join() !== inp.shape.join()) throw new Error(`internal: gradient of ${node.op} input ${k} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(inp.shape)}`);
@@ -90,7 +102,7 @@ function topoSortUntil(root: Node, stop: Set<Node>): Node[] {
     const top = stack[stack.length - 1];
     const [node, i] = top;
     if (i === 0) { if (seen.has(node)) { stack.pop(); continue; } seen.add(node); }
-    const deps = stop.has(node) || !node.requiresGrad ? [] : node.inputs;
+    const deps = stop.has(node) || !node.requiresGrad ? [] : node.customGrad?.inputs ?? node.inputs;
     if (i < deps.length) { top[1]++; if (!seen.has(deps[i])) stack.push([deps[i], 0]); }
     else { stack.pop(); order.push(node); }
   }

@@ -20,6 +20,12 @@ export interface CompiledFunction<A extends Tensor[], R extends Out> {
   ready(): Promise<void>;
   /** kernel and memory figures of the program for the most recent signature */
   stats(): ProgramStats & { traces: number };
+  /**
+   * Wall time of each dispatch of the most recent program, each run alone `reps` times and
+   * waited for. For finding the slow kernels; it re-runs in-place updates (an optimizer step
+   * is applied `reps` more times), so profile a throw-away model.
+   */
+  profile(reps?: number): Promise<{ label: string; ms: number }[]>;
 }
 
 function flattenOut(r: Out): { tensors: Tensor[]; rebuild: (ts: Tensor[]) => Out } {
@@ -63,6 +69,25 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
   compiled.kernels = () => {
     if (!last) throw new Error('kernels(): the compiled function has not been called yet');
     return last.program.passes.map((p) => p.wgsl);
+  };
+  compiled.profile = async (reps = 3) => {
+    if (!last) throw new Error('profile(): the compiled function has not been called yet');
+    const device = gpu();
+    const out: { label: string; ms: number }[] = [];
+    for (const p of last.program.passes) {
+      await device.queue.onSubmittedWorkDone();
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) {
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(p.pipeline); pass.setBindGroup(0, p.bindGroup); pass.dispatchWorkgroups(...p.workgroups);
+        pass.end();
+        device.queue.submit([enc.finish()]);
+      }
+      await device.queue.onSubmittedWorkDone();
+      out.push({ label: p.label, ms: (performance.now() - t0) / reps });
+    }
+    return out;
   };
   compiled.ready = async () => { await Promise.all([...traces.values()].map((t) => t.program.upgraded)); };
   compiled.stats = () => {

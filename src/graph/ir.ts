@@ -20,6 +20,11 @@ export class Node {
   requiresGrad = false;
   /** the user-visible tensor that gradients for this node accumulate into (parameters, inputs) */
   leaf?: Tensor;
+  /**
+   * A gradient rule that replaces differentiating the subgraph behind this node (see
+   * customGradient in autodiff.ts): gradients go straight to `inputs`.
+   */
+  customGrad?: { inputs: Node[]; rule: (g: Tensor) => (Tensor | null)[] };
   constructor(
     readonly op: string,
     public inputs: Node[],

@@ -2,7 +2,7 @@
 // to WGSL, and encode every dispatch into one command buffer. A Program is the reusable
 // result; eager reads build one, run it once and give its intermediates back to the pool.
 import { Node, type DType, numel } from './ir.js';
-import { schedule, assignBase } from './schedule.js';
+import { schedule, assignBase, type Group } from './schedule.js';
 import { lowerGroup, type Dispatch } from './lower.js';
 import { state } from './state.js';
 import { readable } from './tensor.js';
@@ -15,7 +15,7 @@ import { currentTiling } from './tuning.js';
 export interface ProgramStats { kernels: number; dispatches: number; bufferBytes: number; intermediateBytes: number }
 
 export interface Program {
-  passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; wgsl: string }[];
+  passes: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; wgsl: string; label: string }[];
   intermediates: SharedBuffer[];
   /** target nodes and the storage the program writes them to */
   outputs: Map<Node, Storage>;
@@ -25,10 +25,10 @@ export interface Program {
   stats: ProgramStats;
 }
 
-function makePass(d: Dispatch, k: Kernel) {
+function makePass(d: Dispatch, k: Kernel, label: string) {
   const entries: GPUBindGroupEntry[] = d.buffers.map((sb, j) => ({ binding: k.bindings.get(`buf${j}`)!, resource: { buffer: sb.buffer } }));
   const bindGroup = gpu().createBindGroup({ layout: k.pipeline.getBindGroupLayout(0), entries });
-  return { pipeline: k.pipeline, bindGroup, workgroups: d.workgroups, wgsl: d.wgsl };
+  return { pipeline: k.pipeline, bindGroup, workgroups: d.workgroups, wgsl: d.wgsl, label };
 }
 
 const BYTES = 4; // every dtype Kiln stores today is 32 bits wide (bool as u32)
@@ -83,18 +83,19 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
   // (and in the pipeline cache, for later eager reads) once ready.
   const slots = sched.groups.flatMap((g) => {
     const best = lowerGroup(g, sched, ctx);
-    if (g.kind !== 'matmul' || ctx.tiling) return best.map((d) => ({ best: d, quick: undefined as Dispatch | undefined }));
+    const label = groupLabel(g);
+    if (g.kind !== 'matmul' || ctx.tiling) return best.map((d) => ({ best: d, quick: undefined as Dispatch | undefined, label }));
     const quick = lowerGroup(g, sched, { ...ctx, tiling: QUICK_TILING });
-    return best.map((d, i) => ({ best: d, quick: quick[i].wgsl === d.wgsl || peekKernel(d.wgsl) ? undefined : quick[i] }));
+    return best.map((d, i) => ({ best: d, quick: quick[i].wgsl === d.wgsl || peekKernel(d.wgsl) ? undefined : quick[i], label }));
   });
   const device = gpu();
   const first = await Promise.all(slots.map((s) => getKernel((s.quick ?? s.best).wgsl)));
-  const passes = slots.map((s, i) => makePass(s.quick ?? s.best, first[i]));
+  const passes = slots.map((s, i) => makePass(s.quick ?? s.best, first[i], s.label));
   const upgrades = slots.map((s, i) => {
     if (!s.quick) return Promise.resolve();
     return getKernel(s.best.wgsl).then(
       // the device may be gone by then (kn.shutdown): the upgrade is simply dropped
-      (k) => { if (persistent && isInitialised() && gpu() === device) passes[i] = makePass(s.best, k); },
+      (k) => { if (persistent && isInitialised() && gpu() === device) passes[i] = makePass(s.best, k, s.label); },
       (e) => { if (isInitialised()) console.warn(`Kiln: a tuned matmul kernel failed to compile; the quick one stays: ${(e as Error).message.split('\n')[0]}`); },
     );
   });
@@ -105,6 +106,12 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
     upgraded: Promise.all(upgrades).then(() => undefined),
     stats: { kernels: sched.groups.length, dispatches: passes.length, bufferBytes: outBytes + interBytes, intermediateBytes: interBytes },
   };
+}
+
+/** What a kernel computes, for profiles: its kind, main op and output shapes. */
+function groupLabel(g: Group): string {
+  const outs = g.outputs.map((n) => `${n.op}[${n.shape}]`);
+  return `${g.kind}${g.core ? ` ${g.core.op}` : ''} -> ${outs.length > 3 ? `${outs.slice(0, 3).join(' ')} +${outs.length - 3}` : outs.join(' ')}`;
 }
 
 /** Encodes the whole program into one compute pass and one submit. */

@@ -68,7 +68,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
       let base = operand;
       while (!isBuf(base) && family(base) === 'view' && base.inputs.length === 1) base = base.inputs[0];
       if (!base.realized && family(base) !== 'view') mat.add(base);
-      if (!stridedView(operand, isBuf) && !pureView(operand, isBuf)) mat.add(operand);
+      if (!stridedView(operand, isBuf) && (!pureView(operand, isBuf) || gathers(operand, isBuf))) mat.add(operand);
     }
   }
 
@@ -261,6 +261,12 @@ function pureView(n: Node, isBuf: (n: Node) => boolean): boolean {
 }
 
 /** Views that are free to recompute in every consumer. */
+/** Whether a view chain reads an index buffer: an operand every row or column of a matmul re-reads is copied instead. */
+function gathers(n: Node, isBuf: (x: Node) => boolean): boolean {
+  for (let x = n; !isBuf(x) && family(x) === 'view'; x = x.inputs[0]) if (x.op === 'gather' || x.op === 'indexSelect') return true;
+  return false;
+}
+
 function isCheapView(n: Node): boolean {
   let x = n;
   while (!x.realized && FAMILY[x.op] === 'view' && ['reshape', 'permute', 'expand', 'slice'].includes(x.op)) x = x.inputs[0];

@@ -148,7 +148,9 @@ export class Tensor {
     const outShape = this.shape.filter((_, i) => !axes.includes(i));
     const dtype: DType = op === 'argmax' || op === 'argmin' ? 'int32' : this.dtype === 'bool' ? 'int32' : this.dtype;
     const src = this.dtype === 'bool' ? this.cast('int32') : this;
-    const r = make(op, [src], { axes }, outShape, dtype);
+    // axes of size 1 need no kernel: reducing over them is a reshape
+    const wide = op === 'argmax' || op === 'argmin' ? axes : axes.filter((a) => this.shape[a] !== 1);
+    const r = wide.length ? make(op, [src], { axes: wide }, src.shape.filter((_, i) => !wide.includes(i)), dtype).reshape(...outShape) : src.reshape(...outShape);
     return keepdim ? r.reshape(...this.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : r;
   }
   sum(dim?: number | number[], keepdim = false) { return this.reduce('sum', dim, keepdim); }

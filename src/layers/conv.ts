@@ -3,6 +3,7 @@
 // with those windows (an implicit GEMM: the matmul reads the windows through a load function,
 // no im2col buffer), pooling is a reduction over them. Gradients come from the ops' rules.
 import { Tensor, make, tensor } from '../graph/tensor.js';
+import { customGradient, gradients } from '../graph/autodiff.js';
 import { scopeSuffix } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
@@ -44,7 +45,14 @@ function geometry(fn: string, H: number, W: number, k: [number, number], s: [num
 
 /** [N, C, KH, KW, OH, OW]: the sliding windows of x, padValue outside it. */
 function windows(x: Tensor, g: Geometry, padValue = 0): Tensor {
-  const [N, C] = x.shape;
+  const [N, C, H, W] = x.shape;
+  const [kh, kw] = g.k;
+  if (g.s[0] === kh && g.s[1] === kw && g.d[0] === 1 && g.d[1] === 1 && g.pad.every((p) => p === 0) && g.oh * kh <= H && g.ow * kw <= W) {
+    // windows that tile the input (2x2 pooling, patches): a reshape and permute, no index arithmetic,
+    // and their gradient is a view too instead of a reduction over overlapping windows
+    const tiled = x.slice([0, 0, 0, 0], [N, C, g.oh * kh, g.ow * kw]).reshape(N, C, g.oh, kh, g.ow, kw);
+    return tiled.permute(0, 1, 3, 5, 2, 4);
+  }
   const attrs = { kh: g.k[0], kw: g.k[1], sh: g.s[0], sw: g.s[1], dh: g.d[0], dw: g.d[1], pt: g.pad[0], pl: g.pad[2], padValue };
   return make('window', [x], attrs, [N, C, g.k[0], g.k[1], g.oh, g.ow], x.dtype);
 }
@@ -75,16 +83,107 @@ function checkConv(fn: string, input: Tensor, weight: Tensor, bias: Tensor | nul
 export function conv2d(input: Tensor, weight: Tensor, opts: ConvOptions = {}, fn = 'conv2d'): Tensor {
   const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = opts;
   if (fn !== 'conv1d' && fn !== 'Conv1d') checkConv(fn, input, weight, bias, groups, 2);
-  const unbatched = input.ndim === 3;
   const x = check4d(fn, input);
-  const [N, , H, W] = x.shape, [OC, Cg, KH, KW] = weight.shape;
+  const [, , H, W] = x.shape, [, , KH, KW] = weight.shape;
   const g = geometry(fn, H, W, [KH, KW], pair(fn, 'stride', stride, 1), pair(fn, 'dilation', dilation, 1), padding);
-  // out[n, g, o, p] = sum_k w[g, o, k] * cols[n, g, k, p]: a batched matmul over (n, g)
-  const cols = windows(x, g).reshape(N, groups, Cg * KH * KW, g.oh * g.ow);
-  const w = weight.reshape(groups, OC / groups, Cg * KH * KW);
-  let out = w.matmul(cols).reshape(N, OC, g.oh, g.ow);
+  const out = convolve(x, weight, bias, g, groups);
+  return input.ndim === 3 ? out.squeeze(0) : out;
+}
+
+/**
+ * y[n, g, o, p] = sum_k w[g, o, k] * cols[n, g, k, p] + b: a batched matmul over (n, group)
+ * whose right operand is the windows of x, read in place (an implicit GEMM).
+ * Its gradients are two more implicit GEMMs (customGradient): the weight gradient contracts
+ * over batch and pixels at once, and the input gradient is a convolution of the output
+ * gradient with the flipped, transposed weights, instead of scattering a cols-sized gradient.
+ */
+function convolve(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, groups: number): Tensor {
+  const [N] = x.shape, [OC, Cg, KH, KW] = weight.shape;
+  const OCg = OC / groups, K = Cg * KH * KW, P = g.oh * g.ow;
+  const win = windows(x, g);
+  const cols = win.reshape(N, groups, K, P);
+  let out = weight.reshape(groups, OCg, K).matmul(cols).reshape(N, OC, g.oh, g.ow);
   if (bias) out = out.add(bias.reshape(1, OC, 1, 1));
-  return unbatched ? out.squeeze(0) : out;
+  else out = out.reshape(N, OC, g.oh, g.ow); // a fresh node for the gradient rule
+  if (out.node === x.node || out.node === weight.node) out = out.add(0);
+  return customGradient(out, bias ? [x, weight, bias] : [x, weight], (gy) => {
+    // weight: [groups, OCg, N*P] @ [groups, N*P, K]
+    const gyT = gy.reshape(N, groups, OCg, P).permute(1, 2, 0, 3).reshape(groups, OCg, N * P);
+    const colsT = cols.permute(1, 0, 3, 2).reshape(groups, N * P, K);
+    const gw = weight.requiresGrad ? gyT.matmul(colsT).reshape(OC, Cg, KH, KW) : null;
+    const gb = bias?.requiresGrad ? gy.sum([0, 2, 3]) : null;
+    return [x.requiresGrad ? inputGrad(gy, x, win, weight, g, groups) : null, gw, ...(bias ? [gb] : [])];
+  });
+}
+
+/** Gradient of a convolution's input (`win`: its windows, built in the forward pass): the transposed convolution of gy, as a convolution. */
+function inputGrad(gy: Tensor, x: Tensor, win: Tensor, weight: Tensor, g: Geometry, groups: number): Tensor {
+  const [N, , H, W] = x.shape, [OC, Cg, KH, KW] = weight.shape;
+  const OCg = OC / groups;
+  const [pt, , pl] = g.pad;
+  const th = g.d[0] * (KH - 1), tw = g.d[1] * (KW - 1);
+  // the flipped kernel's padding: before, d*(K-1) - p; after, what brings the output to H
+  const pad: [number, number, number, number] = [th - pt, H + pt - (g.oh - 1) * g.s[0] - 1, tw - pl, W + pl - (g.ow - 1) * g.s[1] - 1];
+  if (g.s[0] !== 1 || g.s[1] !== 1 || pad.some((p) => p < 0)) {
+    // strided, or padded wider than the kernel: send the cols gradient back through the windows' adjoint
+    const gcols = weight.reshape(groups, OCg, Cg * KH * KW).transpose(1, 2).matmul(gy.reshape(N, groups, OCg, g.oh * g.ow));
+    return gradients(win.node, [x.node], gcols.reshape(win.shape), true)[0]!;
+  }
+  // w'[g*Cg + c, o, KH-1-i, KW-1-j] = w[g*OCg + o, c, i, j]
+  const flip = tensor(Int32Array.from({ length: KH * KW }, (_, i) => KH * KW - 1 - i), [KH * KW], { dtype: 'int32' });
+  const wt = weight.reshape(groups, OCg, Cg, KH * KW).permute(0, 2, 1, 3).indexSelect(3, flip).reshape(groups * Cg, OCg, KH, KW);
+  const gt: Geometry = { k: [KH, KW], s: [1, 1], d: g.d, pad, oh: H, ow: W };
+  return convolve(gy, wt, null, gt, groups);
+}
+
+export interface ConvTransposeOptions { bias?: Tensor | null; stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number }
+
+/**
+ * The adjoint of conv2d (PyTorch's conv_transpose2d): weight [inChannels, outChannels/groups, KH, KW].
+ * Computed as a stride-1 convolution of x spread out by the stride (zeros between, a view)
+ * with the flipped, transposed weights, so it runs on the same implicit-GEMM kernels.
+ */
+export function convTranspose2d(input: Tensor, weight: Tensor, opts: ConvTransposeOptions = {}, fn = 'convTranspose2d'): Tensor {
+  const { bias = null, stride = 1, padding = 0, outputPadding = 0, dilation = 1, groups = 1 } = opts;
+  if (input.dtype !== 'float32') fail(fn, `expected a float32 input, got ${input.dtype}`);
+  if (input.ndim !== 4 && input.ndim !== 3) fail(fn, `expected input of shape [N, C, H, W] (or [C, H, W]), got ${shapeStr(input.shape)}`);
+  if (weight.ndim !== 4) fail(fn, `expected weight of shape [inChannels, outChannels/groups, KH, KW], got ${shapeStr(weight.shape)}`);
+  if (!Number.isInteger(groups) || groups < 1) fail(fn, `groups must be a positive integer, got ${groups}`);
+  const x = input.ndim === 3 ? input.unsqueeze(0) : input;
+  const [, C, H, W] = x.shape, [Cw, OCg, KH, KW] = weight.shape;
+  if (C % groups !== 0) fail(fn, `input channels (${C}) must be divisible by groups (${groups})`);
+  if (C !== Cw) fail(fn, `input ${shapeStr(input.shape)} has ${C} channels, but the weight ${shapeStr(weight.shape)} expects ${Cw}`);
+  const OC = OCg * groups;
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== OC)) fail(fn, `expected bias of shape [${OC}], got ${shapeStr(bias.shape)}`);
+  const s = pair(fn, 'stride', stride, 1), d = pair(fn, 'dilation', dilation, 1), p = pair(fn, 'padding', padding, 0), op = pair(fn, 'outputPadding', outputPadding, 0);
+  for (let i = 0; i < 2; i++) {
+    if (op[i] >= s[i] && op[i] >= d[i]) fail(fn, `outputPadding [${op}] must be smaller than stride [${s}] or dilation [${d}]`);
+  }
+  const th = d[0] * (KH - 1), tw = d[1] * (KW - 1);
+  const OH = (H - 1) * s[0] - 2 * p[0] + th + op[0] + 1, OW = (W - 1) * s[1] - 2 * p[1] + tw + op[1] + 1;
+  if (OH < 1 || OW < 1) fail(fn, `the output would be empty: ${OH}x${OW} (input ${H}x${W}, padding [${p}])`);
+  // spread: x[n, c, h, w] lands at [h*sh, w*sw] of a ((H-1)*sh+1) x ((W-1)*sw+1) grid of zeros
+  const spread = (t: Tensor, ax: number, st: number) => {
+    if (st === 1) return t;
+    const sh = t.shape.slice(); const n = sh[ax];
+    const before = sh.map(() => 0), after = sh.map(() => 0); after.push(0); before.push(0);
+    after[ax + 1] = st - 1;
+    const wide = t.unsqueeze(ax + 1).pad(before, after);
+    const flatShape = sh.slice(); flatShape[ax] = n * st;
+    const ends = flatShape.slice(); ends[ax] = (n - 1) * st + 1;
+    return wide.reshape(...flatShape).slice(flatShape.map(() => 0), ends);
+  };
+  const xs = spread(spread(x, 2, s[0]), 3, s[1]);
+  // padding p crops the full output; negative pads of the flipped kernel would crop xs
+  const pad: [number, number, number, number] = [th - p[0], th - p[0] + op[0], tw - p[1], tw - p[1] + op[1]];
+  if (pad.some((v) => v < 0)) fail(fn, `padding [${p}] larger than dilation * (kernel - 1) = [${th}, ${tw}] is not supported`);
+  const flip = tensor(Int32Array.from({ length: KH * KW }, (_, i) => KH * KW - 1 - i), [KH * KW], { dtype: 'int32' });
+  // w'[g*OCg + o, c, KH-1-i, KW-1-j] = w[g*Cg + c, o, i, j]
+  const Cg = C / groups;
+  const wt = weight.reshape(groups, Cg, OCg, KH * KW).permute(0, 2, 1, 3).indexSelect(3, flip).reshape(OC, Cg, KH, KW);
+  const g: Geometry = { k: [KH, KW], s: [1, 1], d, pad, oh: OH, ow: OW };
+  const out = convolve(xs, wt, bias, g, groups);
+  return input.ndim === 3 ? out.squeeze(0) : out;
 }
 
 type Conv1dOptions = Omit<ConvOptions, 'stride' | 'dilation' | 'padding'> & { stride?: number; dilation?: number; padding?: number | 'same' | 'valid' };
@@ -207,6 +306,26 @@ export class Conv1d extends Module {
   }
   forward(x: Tensor): Tensor {
     return conv1d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, 'Conv1d');
+  }
+}
+
+export class ConvTranspose2d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly stride!: Pair; readonly padding!: Pair; readonly outputPadding!: Pair; readonly dilation!: Pair; readonly groups!: number;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair,
+    { stride = 1, padding = 0, outputPadding = 0, dilation = 1, groups = 1, bias = true }: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number; bias?: boolean } = {}) {
+    super();
+    checkChannels('ConvTranspose2d', inChannels, outChannels, groups);
+    const [kh, kw] = pair('ConvTranspose2d', 'kernelSize', kernelSize, 1);
+    // PyTorch's fan-in for a transposed conv's init is computed from weight.shape[1] * kernel
+    const fanIn = (outChannels / groups) * kh * kw;
+    this.weight = new Parameter(tensor(kaiming(fanIn, inChannels * fanIn), [inChannels, outChannels / groups, kh, kw]));
+    this.bias = bias ? new Parameter(tensor(kaiming(fanIn, outChannels), [outChannels])) : null;
+    Object.assign(this, { stride, padding, outputPadding, dilation, groups });
+  }
+  forward(x: Tensor): Tensor {
+    return convTranspose2d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups }, 'ConvTranspose2d');
   }
 }
 

@@ -2,7 +2,7 @@
 """Generate PyTorch golden vectors for Kiln's convolution and pooling tests.
 
 Run with Debian's torch:  /usr/bin/python3 test/golden/gen_conv.py
-Writes conv.json (conv2d, conv1d), conv_pool.json (maxPool2d, avgPool2d,
+Writes conv.json (conv2d, conv1d, convTranspose2d), conv_pool.json (maxPool2d, avgPool2d,
 adaptiveAvgPool2d) and conv_cnn.json (a small CNN trained 5 SGD steps) next to this file.
 Deterministic: fixed seed per case, one CPU thread, compact JSON with a fixed key order.
 Conventions as in README.md (float32 values in shortest round-trip digits, camelCase
@@ -194,6 +194,40 @@ def conv1d_case(i, cfg):
     }
 
 
+# (N, C, OC, H, W, kernel, stride, padding, output_padding, dilation, groups, bias)
+CONV_T = [
+    (1, 1, 1, 4, 4, 3, 1, 0, 0, 1, 1, True),
+    (2, 3, 5, 5, 6, 3, 2, 1, 1, 1, 1, True),                 # stride 2 with output_padding
+    (1, 4, 6, 7, 5, (3, 2), (2, 3), (1, 0), (1, 2), 1, 2, False),
+    (2, 6, 6, 4, 4, 4, 2, 1, 0, 1, 6, True),                  # depthwise upsampling
+    (1, 5, 3, 6, 6, 3, 1, 1, 0, 2, 1, True),                  # dilation
+    (3, 2, 4, 3, 5, (1, 3), (3, 1), (0, 1), (2, 0), (1, 1), 2, True),
+    (1, 3, 2, 9, 9, 5, 3, 2, 1, 1, 1, False),
+    (2, 8, 4, 6, 7, 2, 2, 0, 0, 1, 4, True),                  # the DCGAN block shape
+]
+
+
+def conv_t_case(i, cfg):
+    N, C, OC, H, W, k, s, p, op, d, g, bias = cfg
+    torch.manual_seed(4000 + i)
+    kh, kw = as_pair(k)
+    conv = nn.ConvTranspose2d(C, OC, (kh, kw), stride=s, padding=p, output_padding=op, dilation=d, groups=g, bias=bias)
+    x = torch.randn(N, C, H, W, requires_grad=True)
+    y = conv(x)
+    r = torch.randn(y.shape)
+    (y * r).sum().backward()
+    return {
+        "name": f"convT_{i}_n{N}c{C}o{OC}_{H}x{W}_k{kh}x{kw}_s{opt_json(s)}_p{opt_json(p)}_op{opt_json(op)}_d{opt_json(d)}_g{g}{'' if bias else '_nobias'}".replace(" ", ""),
+        "inChannels": C, "outChannels": OC, "kernelSize": [kh, kw],
+        "options": {"stride": opt_json(s), "padding": opt_json(p), "outputPadding": opt_json(op), "dilation": opt_json(d), "groups": g},
+        "hasBias": bias,
+        "x": T(x), "weight": T(conv.weight), "bias": T(conv.bias) if bias else None,
+        "y": T(y), "r": T(r),
+        "gradX": T(x.grad), "gradWeight": T(conv.weight.grad),
+        "gradBias": T(conv.bias.grad) if bias else None,
+    }
+
+
 def gen_conv():
     rng = np.random.default_rng(7)
     cfgs = CONV2D + random_conv2d(rng, 8)
@@ -202,6 +236,7 @@ def gen_conv():
         "description": "y = conv2d/conv1d(x, weight, bias, **options); grads are of (y * r).sum()",
         "conv2d": [conv2d_case(i, c) for i, c in enumerate(cfgs)],
         "conv1d": [conv1d_case(i, c) for i, c in enumerate(CONV1D)],
+        "convTranspose2d": [conv_t_case(i, c) for i, c in enumerate(CONV_T)],
     })
 
 
