@@ -20,7 +20,7 @@ export { grad } from './graph/grad.js';
 import { manualSeed as seedHost } from './layers/random.js';
 import { resetDropoutStream } from './layers/functional.js';
 /** Seeds initialisation, kn.randn/kn.rand and the dropout stream. */
-export function manualSeed(seed: number): void { seedHost(seed); resetDropoutStream(); }
+export function manualSeed(seed: number): void { seedHost(seed); resetDropoutStream(seed); }
 
 import * as layersF from './layers/functional.js';
 import * as losses from './train/losses.js';
@@ -35,20 +35,25 @@ import { fit, EarlyStopping, historyCharts } from './train/fit.js';
 import { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, applyCheckpoint } from './train/checkpoint.js';
 import { encodeSafetensors, decodeSafetensors, saveStateDictBytes, stateDictFromBytes } from './train/safetensors.js';
 import { DataLoader, parseIdx } from './train/data.js';
+import * as augment from './train/augment.js';
 import { ProgressBar } from './train/progress.js';
 import { renderLineChart, encodePNG } from './train/plot.js';
 import { tensor } from './graph/tensor.js';
 import { normalArray, uniformArray } from './layers/random.js';
 import type { DType } from './graph/ir.js';
 
-export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d };
+const { nextRandom: _nextRandom, resetDropoutStream: _reset, ...publicF } = layersF;
+export const F = { ...publicF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d };
 export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d, utils: { clipGradNorm_, clipGradValue_ } };
 /** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
 export const train = {
   fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG,
   saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, applyCheckpoint,
   encodeSafetensors, decodeSafetensors, saveStateDictBytes, stateDictFromBytes,
+  /** data augmentation on the GPU: per-sample random crops and flips, normalisation (seeded) */
+  augment,
 };
+export type { Transform, PaddingMode, RandomCropOptions } from './train/augment.js';
 export type { CheckpointContents, CheckpointTargets, LoadedCheckpoint, CheckpointBackend } from './train/checkpoint.js';
 export type { SafeTensor, SafeDType } from './train/safetensors.js';
 export type { FitOptions, Callback, FitContext, History, Logs } from './train/fit.js';

@@ -321,11 +321,8 @@ describe('under kn.compile', () => {
     expect(await calls(g, 4)).toEqual(a);
   });
 
-  // Engine bug (reported, not fixed here): kn.manualSeed drops the dropout stream's seed tensor
-  // instead of resetting its value, but an existing compiled program keeps reading and advancing
-  // the old seed buffer, so re-seeding does not repeat the draws of an already traced function
-  // (dropout's masks too). When it is fixed this test starts passing: turn it.fails into it.
-  it.fails('re-seeding repeats the draws of an already compiled function', async () => {
+  // kn.manualSeed rewrites the stream's seed buffer in place, so a program traced before it replays the same draws
+  it('re-seeding repeats the draws of an already compiled function', async () => {
     const f = kn.compile((x: kn.Tensor) => pipeline()(x));
     kn.manualSeed(12);
     const a = await calls(f, 2);

@@ -1,5 +1,5 @@
 // kn.F: the functional forms of the layers (activations, linear, softmax, dropout).
-import { Tensor, make, tensor } from '../graph/tensor.js';
+import { Tensor, make, tensor, assign } from '../graph/tensor.js';
 import { Node } from '../graph/ir.js';
 import { state } from '../graph/state.js';
 import { random } from './random.js';
@@ -32,10 +32,24 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 // with fresh masks and eager calls never repeat one.
 let seed: Tensor | null = null;
 let salt = 0;
-/** kn.manualSeed restarts the dropout stream too. */
-export function resetDropoutStream(): void { seed = null; salt = 0; }
+/** the value kn.manualSeed chose for the seed, used when the seed tensor is (re)created */
+let seeded: number | null = null;
+/**
+ * kn.manualSeed restarts the dropout stream too. The seed tensor is rewritten in place rather
+ * than replaced: compiled programs keep reading and advancing the buffer they were traced with.
+ */
+export function resetDropoutStream(hostSeed?: number): void {
+  salt = 0;
+  if (hostSeed === undefined) { seed = null; seeded = null; return; }
+  // a hash of the user's seed (not a draw from the host generator, which would shift every
+  // initialisation after kn.manualSeed)
+  let h = Math.imul((hostSeed >>> 0) ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  seeded = (h ^ (h >>> 16)) & 0x7fffffff;
+  if (seed && !seed.isDisposed) assign(seed, tensor([seeded], [], { dtype: 'int32' }));
+}
 export function nextRandom(shape: number[]): Tensor {
-  if (!seed || seed.isDisposed) seed = tensor([Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
+  if (!seed || seed.isDisposed) seed = tensor([seeded ?? Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
   const s = seed.node;
   const r = make('rand', [seed], { salt: salt++ }, shape, 'float32');
   const next = new Node('assign', [s, seed.add(1).node], {}, s.shape, s.dtype);
