@@ -2,6 +2,7 @@
 export { init, info, shutdown, type KilnInfo, type InitOptions } from './runtime/device.js';
 export { memoryStats } from './runtime/buffers.js';
 export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack } from './graph/tensor.js';
+export { unflatten } from './layers/resample.js';
 export type { DType } from './graph/ir.js';
 export { noGrad } from './graph/state.js';
 import { state as graphState } from './graph/state.js';
@@ -11,6 +12,8 @@ import { QUICK_TILING, DEFAULT_TILING, BIG_TILING, type MatmulTiling } from './s
 export const debug = {
   /** false: every op runs as its own kernel (the unfused reference path) */
   setFusion(on: boolean): void { graphState.fusion = on; },
+  /** false: kernels use their workgroup-memory fallback even where the device has subgroups */
+  setSubgroups(on: boolean): void { graphState.subgroups = on; },
   /** pins every matmul to one tiling (undefined: per-shape choice with tiered compilation) */
   setMatmulTiling(t: MatmulTiling | undefined): void { setTiling(t); },
   QUICK_TILING, DEFAULT_TILING, BIG_TILING,
@@ -27,6 +30,7 @@ import * as losses from './train/losses.js';
 import * as layers from './layers/layers.js';
 import * as conv from './layers/conv.js';
 import * as norm from './layers/norm.js';
+import * as resample from './layers/resample.js';
 import { Module, Parameter } from './layers/module.js';
 import { SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer } from './train/optim.js';
 import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
@@ -43,8 +47,13 @@ import { normalArray, uniformArray } from './layers/random.js';
 import type { DType } from './graph/ir.js';
 
 const { nextRandom: _nextRandom, resetDropoutStream: _reset, ...publicF } = layersF;
-export const F = { ...publicF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d };
-export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d, utils: { clipGradNorm_, clipGradValue_ } };
+export const F = { ...publicF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d, interpolate: resample.interpolate, pad: resample.pad };
+export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d,
+  Upsample: resample.Upsample, UpsamplingNearest2d: resample.UpsamplingNearest2d, UpsamplingBilinear2d: resample.UpsamplingBilinear2d, Unflatten: resample.Unflatten,
+  ZeroPad2d: resample.ZeroPad2d, ConstantPad1d: resample.ConstantPad1d, ConstantPad2d: resample.ConstantPad2d, ConstantPad3d: resample.ConstantPad3d,
+  ReflectionPad1d: resample.ReflectionPad1d, ReflectionPad2d: resample.ReflectionPad2d, ReflectionPad3d: resample.ReflectionPad3d,
+  ReplicationPad1d: resample.ReplicationPad1d, ReplicationPad2d: resample.ReplicationPad2d, ReplicationPad3d: resample.ReplicationPad3d,
+  utils: { clipGradNorm_, clipGradValue_ } };
 /** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
 export const train = {
   fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG,

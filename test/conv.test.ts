@@ -215,7 +215,7 @@ function poolF(c: any, x: kn.Tensor): kn.Tensor {
   if (c.kind === 'avgPool2d') return kn.F.avgPool2d(x, c.kernelSize, c.options);
   return kn.F.adaptiveAvgPool2d(x, c.outputSize);
 }
-function poolModule(c: any): kn.nn.Module {
+function poolModule(c: any): InstanceType<typeof kn.nn.Module> {
   if (c.kind === 'maxPool2d') return new kn.nn.MaxPool2d(c.kernelSize, c.options);
   if (c.kind === 'avgPool2d') return new kn.nn.AvgPool2d(c.kernelSize, c.options);
   return new kn.nn.AdaptiveAvgPool2d(c.outputSize);

@@ -42,6 +42,14 @@ function rowsGrad(node: Node, g: Tensor, ins: Tensor[], out: Tensor): (Tensor | 
     if (node.attrs.log) return [g.sub(out.exp().mul(g.sum(-1, true)))];
     return [out.mul(g.sub(g.mul(out).sum(-1, true)))];
   }
+  if (node.op === 'moments') {
+    // d mean / dx = 1/L; d var / dx = 2 (x - mean) / L
+    const L = x.shape[x.ndim - 1];
+    const gm = g.slice([...g.shape.slice(0, -1).map(() => 0), 0], [...g.shape.slice(0, -1), 1]);
+    const gv = g.slice([...g.shape.slice(0, -1).map(() => 0), 1], [...g.shape.slice(0, -1), 2]);
+    const mean = out.slice([...out.shape.slice(0, -1).map(() => 0), 0], [...out.shape.slice(0, -1), 1]);
+    return [gm.add(gv.mul(x.sub(mean)).mul(2)).div(L).expandTo(x.shape)];
+  }
   // crossEntropyRows: d loss_r / d x_rc = softmax_rc - q_rc, with q the smoothed one-hot target
   const [, target] = ins;
   const { labelSmoothing: ls, ignoreIndex } = node.attrs;

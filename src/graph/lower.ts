@@ -10,7 +10,7 @@ import type { Storage, SharedBuffer } from '../runtime/buffers.js';
 import type { BufferDecl, ElemType } from '../shaders/common.js';
 import { elementwiseKernel } from '../shaders/elementwise.js';
 import { reduceKernel, type Combine } from '../shaders/reduce.js';
-import { rowsKernel } from '../shaders/rows.js';
+import { rowsKernel, momentsKernel } from '../shaders/rows.js';
 import { matmulKernel, vectorLoads, type MatmulTiling } from '../shaders/matmul.js';
 
 export interface Dispatch { wgsl: string; workgroups: [number, number, number]; buffers: SharedBuffer[] }
@@ -20,6 +20,8 @@ export interface LowerContext {
   maxPerDim: number;
   maxBindings: number;
   tiling?: MatmulTiling;
+  /** the device has subgroups and they are not switched off (kn.debug.setSubgroups) */
+  subgroups?: boolean;
 }
 
 const wgslType = (d: DType): string => (d === 'float32' || d === 'float16' ? 'f32' : d === 'bool' ? 'bool' : 'i32');
@@ -339,6 +341,12 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       const C = x.shape[x.shape.length - 1], R = numel(x.shape) / C;
       b.ownFlat = core.op === 'softmax' ? '(r * C + c)' : 'r';
       const load = b.scoped(() => { b.emit(`let x = ${b.value(x, { flat: `(r * ${C}u + c)` })};`); });
+      if (core.op === 'moments') {
+        const store = b.scoped(() => { b.store(core, '(r * 2u)', 'mean'); b.store(core, '(r * 2u + 1u)', 'vr'); });
+        checkBindings(b, ctx, 'row');
+        const k = momentsKernel({ buffers: b.decls(), prelude: PRELUDE, rows: R, cols: C, load, store, maxPerDim: ctx.maxPerDim, subgroups: ctx.subgroups });
+        return [{ ...k, buffers: b.bufferList() }];
+      }
       let target: string | undefined;
       if (core.op === 'crossEntropyRows') target = b.scoped(() => { b.emit(`let t = ${b.value(core.inputs[1], { flat: 'r' })};`); });
       const store = b.scoped(() => b.store(core, core.op === 'softmax' ? `(r * ${C}u + c)` : 'r', core.op === 'softmax' ? 'y' : 'loss'));

@@ -13,6 +13,8 @@ export const state = {
   tracing: false,
   /** when false every op gets its own kernel: the unfused path, for testing fusion */
   fusion: true,
+  /** when false, kernels that can use subgroup operations use their workgroup-memory fallback */
+  subgroups: true,
 };
 
 export function scopeSuffix(): string {

@@ -377,6 +377,17 @@ function rows(x: Tensor, dim: number, log: boolean): Tensor {
   return d === x.ndim - 1 ? y : y.transpose(d, -1);
 }
 
+/**
+ * Mean and biased variance over the last dim: [..., L] -> [..., 2], in one row kernel with a
+ * workgroup reduction (two passes over the row, so the variance is not a difference of squares).
+ * The statistics behind every normalisation layer.
+ */
+export function moments(x: Tensor): Tensor {
+  checkDtype('moments', x, 'float');
+  if (x.ndim === 0 || x.shape[x.ndim - 1] === 0) throw opError('moments', `expected a non-empty last dim, got shape ${shapeStr(x.shape)}`);
+  return make('moments', [x], {}, [...x.shape.slice(0, -1), 2], x.dtype);
+}
+
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkDtype('matmul', a, 'float'); checkDtype('matmul', b, 'float');
   if (a.ndim === 0 || b.ndim === 0) throw opError('matmul', `both arguments need at least 1 dimension, got shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);

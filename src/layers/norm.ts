@@ -1,7 +1,11 @@
-// Normalisation layers with PyTorch's names, buffers and statistics. Batch statistics are
-// reductions with the normalisation fused after them; running statistics are updated on the
-// GPU by assigns, so a compiled training step carries them along with no read-back.
-import { Tensor, assign, tensor } from '../graph/tensor.js';
+// Normalisation layers with PyTorch's names, buffers and statistics. The statistics of each
+// row (a channel for batch norm, a sample or group for layer and group norm) come from one
+// `moments` kernel with a workgroup reduction; the normalisation is elementwise, fused into
+// whatever reads it; the gradients are written out (customGradient) so that backward is two
+// reductions and an elementwise kernel, not the autodiff of mean and variance. Running
+// statistics are updated on the GPU by assigns, so a compiled step carries them with no read-back.
+import { Tensor, assign, tensor, moments } from '../graph/tensor.js';
+import { customGradient } from '../graph/autodiff.js';
 import { noGrad, scopeSuffix } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
@@ -22,28 +26,45 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   }
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
-  let mean: Tensor, varB: Tensor;
-  if (training || !runningMean || !runningVar) {
-    const n = axes.reduce((p, a) => p * x.shape[a], 1);
-    if (training && n <= 1) fail(fn, `expected more than 1 value per channel when training, got input ${shapeStr(x.shape)}`);
-    mean = x.mean(axes, true);
-    const d = x.sub(mean);
-    varB = d.mul(d).mean(axes, true);
-    if (training && runningMean && runningVar) {
-      noGrad(() => {
-        // PyTorch keeps the unbiased variance in the running estimate
-        assign(runningMean, runningMean.mul(1 - momentum).add(mean.reshape(C).mul(momentum)));
-        assign(runningVar, runningVar.mul(1 - momentum).add(varB.reshape(C).mul((momentum * n) / (n - 1))));
-      });
-    }
-  } else {
-    mean = runningMean.reshape(...bshape);
-    varB = runningVar.reshape(...bshape);
+  if (!training && runningMean && runningVar) {
+    let y = x.sub(runningMean.reshape(...bshape)).mul(runningVar.reshape(...bshape).add(eps).rsqrt());
+    if (weight) y = y.mul(weight.reshape(...bshape));
+    if (bias) y = y.add(bias.reshape(...bshape));
+    return y;
   }
-  let y = x.sub(mean).mul(varB.add(eps).rsqrt());
-  if (weight) y = y.mul(weight.reshape(...bshape));
-  if (bias) y = y.add(bias.reshape(...bshape));
-  return y;
+  const n = axes.reduce((p, a) => p * x.shape[a], 1);
+  if (training && n <= 1) fail(fn, `expected more than 1 value per channel when training, got input ${shapeStr(x.shape)}`);
+  // one row per channel: [C, N * spatial], a view
+  const stats = moments(x.transpose(0, 1).reshape(C, n));
+  const mean = stats.slice([0, 0], [C, 1]).reshape(C), varB = stats.slice([0, 1], [C, 2]).reshape(C);
+  if (training && runningMean && runningVar) {
+    noGrad(() => {
+      // PyTorch keeps the unbiased variance in the running estimate
+      assign(runningMean, runningMean.mul(1 - momentum).add(mean.mul(momentum)));
+      assign(runningVar, runningVar.mul(1 - momentum).add(varB.mul((momentum * n) / (n - 1))));
+    });
+  }
+  const rstd = varB.add(eps).rsqrt().reshape(...bshape);
+  const xhat = x.sub(mean.reshape(...bshape)).mul(rstd);
+  let y = weight ? xhat.mul(weight.reshape(...bshape)) : xhat;
+  y = bias ? y.add(bias.reshape(...bshape)) : y.add(0);
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  return customGradient(y, inputs, (gy) => {
+    // gb = sum gy, gw = sum gy * xhat, gx = w * rstd * (gy - gb / n - xhat * gw / n)
+    const gb = gy.sum(axes), gw = gy.mul(xhat).sum(axes);
+    const scale = weight ? rstd.mul(weight.reshape(...bshape)) : rstd;
+    const gx = x.requiresGrad ? gy.sub(gb.reshape(...bshape).div(n)).sub(xhat.mul(gw.reshape(...bshape).div(n))).mul(scale) : null;
+    return [gx, ...(weight ? [weight.requiresGrad ? gw : null] : []), ...(bias ? [bias.requiresGrad ? gb : null] : [])];
+  });
+}
+
+/** (rows - mean) / sqrt(var + eps) per row of a [R, L] view, with its gradient written out. */
+function normalizeRows(rows: Tensor, eps: number): Tensor {
+  const R = rows.shape[0];
+  const stats = moments(rows);
+  const rstd = stats.slice([0, 1], [R, 2]).add(eps).rsqrt();
+  const xhat = rows.sub(stats.slice([0, 0], [R, 1])).mul(rstd);
+  return customGradient(xhat, [rows], (g) => [g.sub(g.mean(-1, true)).sub(xhat.mul(g.mul(xhat).mean(-1, true))).mul(rstd)]);
 }
 
 class BatchNormBase extends Module {
@@ -87,10 +108,8 @@ export class BatchNorm2d extends BatchNormBase {
 export function layerNorm(x: Tensor, normalizedShape: number[], { weight = null, bias = null, eps = 1e-5 }: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   const k = normalizedShape.length;
   if (x.shape.slice(-k).join() !== normalizedShape.join()) fail('layerNorm', `normalizedShape ${shapeStr(normalizedShape)} does not match the trailing dims of input ${shapeStr(x.shape)}`);
-  const axes = normalizedShape.map((_, i) => x.ndim - k + i);
-  const mean = x.mean(axes, true);
-  const d = x.sub(mean);
-  let y = d.mul(d.mul(d).mean(axes, true).add(eps).rsqrt());
+  const L = normalizedShape.reduce((a, b) => a * b, 1);
+  let y = normalizeRows(x.reshape(-1, L), eps).reshape(...x.shape);
   if (weight) y = y.mul(weight);
   if (bias) y = y.add(bias);
   return y;
@@ -103,9 +122,7 @@ export function groupNorm(x: Tensor, numGroups: number, { weight = null, bias = 
   for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
     if (t && (t.ndim !== 1 || t.shape[0] !== C)) fail('groupNorm', `input ${shapeStr(x.shape)} has ${C} channels but ${name} has shape ${shapeStr(t.shape)}; expected [${C}]`);
   }
-  const g = x.reshape(N, numGroups, -1);
-  const mean = g.mean(2, true), d = g.sub(mean);
-  let y = d.mul(d.mul(d).mean(2, true).add(eps).rsqrt()).reshape(...x.shape);
+  let y = normalizeRows(x.reshape(N * numGroups, -1), eps).reshape(...x.shape);
   const bshape = x.shape.map((s, i) => (i === 1 ? s : 1));
   if (weight) y = y.mul(weight.reshape(...bshape));
   if (bias) y = y.add(bias.reshape(...bshape));

@@ -55,3 +55,93 @@ fn main(${BUILTINS}) {
 }`;
   return { wgsl, workgroups: grid(Math.ceil(s.rows / WG), s.maxPerDim) };
 }
+
+export interface MomentsSpec {
+  buffers: BufferDecl[];
+  prelude: string;
+  rows: number;
+  cols: number;
+  /** statements defining `x: f32` for row `r`, column `c` */
+  load: string;
+  /** statements storing `mean` and `vr` (biased variance) for row `r` */
+  store: string;
+  maxPerDim: number;
+  /** reduce within subgroups first (subgroupAdd), then across them through workgroup memory */
+  subgroups?: boolean;
+}
+
+const MOMENTS_WG = 256;
+
+/**
+ * Mean and variance of each row. Few long rows (batch-norm's channels): a workgroup per row,
+ * each pass a strided loop then a workgroup reduction. Many short rows (layer norm): an
+ * invocation per row. Two passes either way: the variance sums (x - mean)^2.
+ */
+export function momentsKernel(s: MomentsSpec) {
+  const perRow = s.rows >= 1024 || s.cols < 256;
+  if (perRow) {
+    const pass = (body: string) => `for (var c = 0u; c < ${s.cols}u; c = c + 1u) {\n${s.load}\n    ${body}\n  }`;
+    const wgsl = `${declareBuffers(s.buffers)}
+${s.prelude}
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS}) {
+  ${LINEAR_WORKGROUP}
+  let r = wg_lin * ${WG}u + lidx;
+  if (r >= ${s.rows}u) { return; }
+  var t = 0.0;
+  ${pass('t = t + x;')}
+  let mean = t / ${s.cols}.0;
+  var q = 0.0;
+  ${pass('let d = x - mean; q = q + d * d;')}
+  let vr = q / ${s.cols}.0;
+${s.store}
+}`;
+    return { wgsl, workgroups: grid(Math.ceil(s.rows / WG), s.maxPerDim) };
+  }
+  const pass = (body: string) => `for (var c = lidx; c < ${s.cols}u; c = c + ${MOMENTS_WG}u) {\n${s.load}\n    ${body}\n  }`;
+  // the sum of `v` over the workgroup, left in red[0]
+  const reduce = (v: string) => s.subgroups
+    ? `{
+    // one lane per subgroup keeps its subgroup's sum (at its own index: subgroups need not be
+    // runs of consecutive invocations), then one invocation adds the slots up
+    let part = subgroupAdd(${v});
+    red[lidx] = select(0.0, part, sg_lane == 0u);
+    workgroupBarrier();
+    if (lidx == 0u) {
+      var all = 0.0;
+      for (var i = 0u; i < ${MOMENTS_WG}u; i = i + 1u) { all = all + red[i]; }
+      red[0] = all;
+    }
+    workgroupBarrier();
+  }`
+    : `{
+    red[lidx] = ${v};
+    workgroupBarrier();
+    for (var w = ${MOMENTS_WG / 2}u; w > 0u; w = w >> 1u) {
+      if (lidx < w) { red[lidx] = red[lidx] + red[lidx + w]; }
+      workgroupBarrier();
+    }
+  }`;
+  const wgsl = `${s.subgroups ? 'enable subgroups;\n' : ''}${declareBuffers(s.buffers)}
+${s.prelude}
+var<workgroup> red: array<f32, ${MOMENTS_WG}>;
+@compute @workgroup_size(${MOMENTS_WG})
+fn main(${BUILTINS}${s.subgroups ? ', @builtin(subgroup_invocation_id) sg_lane: u32' : ''}) {
+  ${LINEAR_WORKGROUP}
+  let r = wg_lin;
+  if (r >= ${s.rows}u) { return; }
+  var t = 0.0;
+  ${pass('t = t + x;')}
+  ${reduce('t')}
+  let mean = red[0] / ${s.cols}.0;
+  workgroupBarrier();
+  var q = 0.0;
+  ${pass('let d = x - mean; q = q + d * d;')}
+  ${reduce('q')}
+  let vr = red[0] / ${s.cols}.0;
+  if (lidx == 0u) {
+${s.store}
+  }
+}`;
+  return { wgsl, workgroups: grid(s.rows, s.maxPerDim) };
+}

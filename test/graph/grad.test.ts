@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kn from '../../src/index.js';
 import type { Node } from '../../src/graph/ir.js';
 import { evaluateReference } from '../../src/graph/reference.js';
+import { moments } from '../../src/graph/tensor.js';
 import { Leaves, expectArrayClose, type Tensor, type Tol } from './helpers.js';
 
 beforeAll(async () => { await kn.init(); });
@@ -251,6 +252,19 @@ describe('matmul', () => {
 });
 
 // ------------------------------------------------------------------ rows
+describe('moments', () => {
+  it('mean and variance rows, short and long', async () => {
+    await checkGrad('moments short', 430, (L) => {
+      const x = L.randn([5, 7], { ...rg, scale: 2 });
+      return { inputs: [x], out: moments(x) };
+    });
+    await checkGrad('moments long', 431, (L) => {
+      const x = L.randn([2, 300], { ...rg, scale: 2 });
+      return { inputs: [x], out: moments(x) };
+    });
+  });
+});
+
 describe('softmax, logSoftmax, crossEntropy', () => {
   for (const dim of [0, -1]) {
     it(`softmax and logSoftmax dim ${dim}`, async () => {

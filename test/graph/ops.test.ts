@@ -15,6 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kn from '../../src/index.js';
 import { Leaves, count, expectArrayClose, expectMatchesReference, type Tensor, type Tol } from './helpers.js';
+import { moments } from '../../src/graph/tensor.js';
 
 beforeAll(async () => { await kn.init(); });
 afterAll(() => { kn.debug.setFusion(true); kn.shutdown(); });
@@ -379,6 +380,33 @@ describe('matmul', () => {
 });
 
 // ------------------------------------------------------------------ rows
+describe('moments (mean and variance rows, the statistics of the norm layers)', () => {
+  // mean and variance sum L terms: sumTol(L); the variance's terms are squares of size ~scale^2
+  const cases: [string, number[], (x: Tensor) => Tensor][] = [
+    ['many short rows (an invocation per row)', [127, 33], (x) => x],
+    ['one value per row', [7, 1], (x) => x],
+    ['few long rows (a workgroup per row)', [7, 1000], (x) => x],
+    ['long rows not a multiple of 256', [3, 257], (x) => x],
+    ['batch-norm channels: a permuted view [C, N*H*W]', [5, 3, 9, 11], (x) => x.permute(1, 0, 2, 3).reshape(3, -1)],
+    ['a computed input', [4, 300], (x) => x.mul(3).add(2)],
+  ];
+  for (const subgroups of [true, false]) {
+    for (const [what, shape, view] of cases) {
+      it(`${what}${subgroups ? '' : ', subgroups off'}`, async () => {
+        kn.debug.setSubgroups(subgroups);
+        try {
+          const L = fresh(700 + shape.length * 10 + shape[0]);
+          const x = view(L.randn(shape, { scale: 2, shift: 1 }));
+          await expectMatchesReference(moments(x), L, sumTol(x.shape[x.ndim - 1], 4), `moments of ${x.shape}`);
+        } finally { kn.debug.setSubgroups(true); }
+      });
+    }
+  }
+  it('rejects an empty row', () => {
+    expect(() => moments(kn.zeros([3, 0]))).toThrow(/^moments: expected a non-empty last dim, got shape \[3, 0\]/);
+  });
+});
+
 describe('softmax, logSoftmax, crossEntropy', () => {
   it.each([[65, 127], [7, 1], [1, 33], [127, 7]])('softmax and logSoftmax on dims 0 and -1 of [%i, %i]', async (m, n) => {
     const L = fresh(600 + m + n);

@@ -14,7 +14,7 @@ export const FAMILY: Record<string, Family> = {
   indexSelect: 'view', gather: 'view', window: 'view', unwindow: 'view',
   sum: 'reduce', max: 'reduce', min: 'reduce', argmax: 'reduce', argmin: 'reduce',
   matmul: 'matmul',
-  softmax: 'rows', crossEntropyRows: 'rows',
+  softmax: 'rows', crossEntropyRows: 'rows', moments: 'rows',
   assign: 'assign',
 };
 
@@ -196,9 +196,17 @@ export function refMatmul(a: RefValue, b: RefValue): Float64Array {
 export function refRows(node: Node, inputs: RefValue[]): Float64Array {
   const x = inputs[0];
   const C = x.shape[x.shape.length - 1], R = numel(x.shape) / C;
-  const out = new Float64Array(node.op === 'softmax' ? R * C : R);
+  const out = new Float64Array(node.op === 'softmax' ? R * C : node.op === 'moments' ? R * 2 : R);
   for (let r = 0; r < R; r++) {
     const row = x.data.subarray(r * C, r * C + C);
+    if (node.op === 'moments') {
+      let mean = 0, q = 0;
+      for (const v of row) mean += v;
+      mean /= C;
+      for (const v of row) q += (v - mean) ** 2;
+      out[r * 2] = mean; out[r * 2 + 1] = q / C;
+      continue;
+    }
     let m = -Infinity;
     for (const v of row) m = Math.max(m, v);
     let s = 0;
