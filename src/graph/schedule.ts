@@ -68,7 +68,9 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
       let base = operand;
       while (!isBuf(base) && family(base) === 'view' && base.inputs.length === 1) base = base.inputs[0];
       if (!base.realized && family(base) !== 'view') mat.add(base);
-      if (!stridedView(operand, isBuf) && (!pureView(operand, isBuf) || gathers(operand, isBuf))) mat.add(operand);
+      const gather = gatherIn(operand, isBuf);
+      if (gather) mat.add(gather); // copied once: the views above it (a batch expand) stay strided
+      if (!stridedView(operand, isBuf) && !pureView(operand, isBuf)) mat.add(operand);
     }
   }
 
@@ -261,10 +263,10 @@ function pureView(n: Node, isBuf: (n: Node) => boolean): boolean {
 }
 
 /** Views that are free to recompute in every consumer. */
-/** Whether a view chain reads an index buffer: an operand every row or column of a matmul re-reads is copied instead. */
-function gathers(n: Node, isBuf: (x: Node) => boolean): boolean {
-  for (let x = n; !isBuf(x) && family(x) === 'view'; x = x.inputs[0]) if (x.op === 'gather' || x.op === 'indexSelect') return true;
-  return false;
+/** The gather in a matmul operand's view chain, if any: every row or column would re-read its index buffer. */
+function gatherIn(n: Node, isBuf: (x: Node) => boolean): Node | undefined {
+  for (let x = n; !isBuf(x) && family(x) === 'view'; x = x.inputs[0]) if (x.op === 'gather' || x.op === 'indexSelect') return x;
+  return undefined;
 }
 
 function isCheapView(n: Node): boolean {

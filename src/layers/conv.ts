@@ -109,7 +109,8 @@ function convolve(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, g
   return customGradient(out, bias ? [x, weight, bias] : [x, weight], (gy) => {
     // weight: [groups, OCg, N*P] @ [groups, N*P, K]
     const gyT = gy.reshape(N, groups, OCg, P).permute(1, 2, 0, 3).reshape(groups, OCg, N * P);
-    const colsT = cols.permute(1, 0, 3, 2).reshape(groups, N * P, K);
+    // fresh window views: a view node with two readers would be copied out (an im2col buffer)
+    const colsT = windows(x, g).reshape(N, groups, K, P).permute(1, 0, 3, 2).reshape(groups, N * P, K);
     const gw = weight.requiresGrad ? gyT.matmul(colsT).reshape(OC, Cg, KH, KW) : null;
     const gb = bias?.requiresGrad ? gy.sum([0, 2, 3]) : null;
     return [x.requiresGrad ? inputGrad(gy, x, win, weight, g, groups) : null, gw, ...(bias ? [gb] : [])];

@@ -88,7 +88,7 @@ export function fitTiling(t: MatmulTiling, batch: number, M: number, N: number):
 type Shape = Pick<MatmulSpec, 'batch' | 'M' | 'N' | 'K' | 'tiling'> & { a: Omit<Operand, 'buf'>; b: Omit<Operand, 'buf'> };
 
 function chooseTiling(s: Shape): Required<MatmulTiling> {
-  const big = s.batch * s.M * s.N * s.K >= BIG_PRODUCT && s.M >= 64 && s.N >= 64;
+  const big = s.batch * s.M * s.N * s.K >= BIG_PRODUCT && s.M >= 32 && s.N >= 32;
   return fitTiling(s.tiling ?? (big ? BIG_TILING : DEFAULT_TILING), s.batch, s.M, s.N);
 }
 
