@@ -8,53 +8,21 @@ Deterministic: fixed seed per case, one CPU thread, compact JSON with a fixed ke
 Conventions as in README.md (float32 values in shortest round-trip digits, camelCase
 option names). Objective for every gradient: (y * r).sum() with r stored.
 """
-import json
-import os
 
 import numpy as np
 import torch
+
+from golden_json import f32_short, flat, T, S, write
 import torch.nn as nn
 import torch.nn.functional as F
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float32)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = torch.__version__
 
 
 # ---------------------------------------------------------------- helpers (as gen_golden.py)
-
-def f32_short(v):
-    return float(repr(np.float32(v)))
-
-
-def flat(t):
-    a = t.reshape(-1).numpy()
-    if t.dtype == torch.float32:
-        data = [f32_short(v) for v in a]
-        back = np.array(data, dtype=np.float64).astype(np.float32)
-        assert np.array_equal(back.view(np.uint32), a.view(np.uint32)), "float32 round-trip"
-        return data
-    return a.tolist()
-
-
-def T(t):
-    t = t.detach().cpu()
-    return {"shape": list(t.shape), "data": flat(t)}
-
-
-def S(t):
-    return flat(t.detach().cpu().reshape(1))[0]
-
-
-def write(name, obj):
-    path = os.path.join(HERE, name)
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    with open(path, "w") as f:
-        f.write(text + "\n")
-    print(f"wrote {name}: {len(text) / 1024:.1f} KB")
-
 
 def opt_json(v):
     """Option value as Kiln takes it: an int, a [a, b] pair, or 'same'/'valid'."""

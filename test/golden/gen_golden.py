@@ -6,67 +6,21 @@ Writes linear.json, cross_entropy.json, optim.json, mlp_step.json next to this f
 Deterministic: fixed seeds, one CPU thread, compact JSON with a fixed key order.
 See README.md in this folder for the layout.
 """
-import json
-import os
 
 import numpy as np
 import torch
+
+from golden_json import f32_short, flat, T, S, write
 import torch.nn as nn
 import torch.nn.functional as F
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float32)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = torch.__version__
 
 
 # ---------------------------------------------------------------- helpers
-
-def T(t):
-    """Tensor -> {"shape": [...], "data": [flat row-major list]}.
-
-    float tensors are stored as float32 values (Python floats printed with repr, which
-    is exact for float32); integer tensors as ints. float64 tensors are kept in float64.
-    """
-    t = t.detach().cpu()
-    if t.dtype in (torch.float16, torch.bfloat16):
-        t = t.float()
-    return {"shape": list(t.shape), "data": flat(t)}
-
-
-def f32_short(v):
-    """Shortest decimal that round-trips to the float32 value v (as a Python float)."""
-    return float(repr(np.float32(v)))
-
-
-def flat(t):
-    """Flat row-major list; float32 values written with the shortest round-trip digits.
-
-    Reading a number as a double and rounding it to float32 (Math.fround, Float32Array)
-    gives back exactly the float32 value; checked here for every value written.
-    """
-    a = t.reshape(-1).numpy()
-    if t.dtype == torch.float32:
-        data = [f32_short(v) for v in a]
-        back = np.array(data, dtype=np.float64).astype(np.float32)
-        assert np.array_equal(back.view(np.uint32), a.view(np.uint32)), "float32 round-trip"
-        return data
-    return a.tolist()
-
-
-def S(t):
-    """Scalar tensor -> Python number (shortest float32 digits for float32)."""
-    return flat(t.detach().cpu().reshape(1))[0]
-
-
-def write(name, obj):
-    path = os.path.join(HERE, name)
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    with open(path, "w") as f:
-        f.write(text + "\n")
-    print(f"wrote {name}: {len(text) / 1024:.1f} KB")
-
 
 # ---------------------------------------------------------------- linear
 

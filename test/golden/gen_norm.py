@@ -12,45 +12,21 @@ RMSNorm does not exist in torch 1.13: its reference is computed here by hand in 
 from the float32 inputs (y = x / sqrt(mean(x^2) + eps) * weight, eps default
 torch.finfo(float32).eps, as torch >= 2.4 does) and rounded to float32 once at the end.
 """
-import json
-import os
 
 import numpy as np
 import torch
+
+from golden_json import f32_short, flat, T, write
 import torch.nn as nn
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float32)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = torch.__version__
 F32_EPS = torch.finfo(torch.float32).eps
 
 
 # ---------------------------------------------------------------- helpers (as gen_golden.py)
-
-def f32_short(v):
-    return float(repr(np.float32(v)))
-
-
-def flat(t):
-    a = t.reshape(-1).numpy()
-    if t.dtype == torch.float32:
-        data = [f32_short(v) for v in a]
-        back = np.array(data, dtype=np.float64).astype(np.float32)
-        assert np.array_equal(back.view(np.uint32), a.view(np.uint32)), "float32 round-trip"
-        return data
-    if t.dtype == torch.float64:
-        return [float(v) for v in a]
-    return [int(v) for v in a]
-
-
-def T(t):
-    if t is None:
-        return None
-    t = t.detach().cpu()
-    return {"shape": list(t.shape), "data": flat(t)}
-
 
 def sd(m):
     """state_dict in PyTorch's key order; num_batches_tracked as an int scalar."""
@@ -59,14 +35,6 @@ def sd(m):
 
 def data(shape, scale=1.0, offset=0.0):
     return (torch.randn(*shape) * scale + offset).float()
-
-
-def write(name, obj):
-    path = os.path.join(HERE, name)
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    with open(path, "w") as f:
-        f.write(text + "\n")
-    print(f"wrote {name}: {len(text) / 1024:.1f} KB")
 
 
 def run_grad(m, x, r):

@@ -23,47 +23,19 @@ a contiguous [N, 1, H, W] tensor, and that path's nearest rule differs from the 
 (it copies when the output size equals the input size and halves when it is twice it, whatever
 scale_factor says; checked below). Kiln follows the generic rule, floor(dst / scale_factor).
 """
-import json
 import math
-import os
 
 import numpy as np
 import torch
+
+from golden_json import f32_short, flat, T, write
 import torch.nn as nn
 import torch.nn.functional as F
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float32)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = torch.__version__
-
-
-def f32_short(v):
-    return float(repr(np.float32(v)))
-
-
-def flat(t):
-    a = t.reshape(-1).numpy()
-    if t.dtype == torch.float32:
-        data = [f32_short(v) for v in a]
-        back = np.array(data, dtype=np.float64).astype(np.float32)
-        assert np.array_equal(back.view(np.uint32), a.view(np.uint32)), "float32 round-trip"
-        return data
-    return a.tolist()
-
-
-def T(t):
-    t = t.detach().cpu()
-    return {"shape": list(t.shape), "data": flat(t)}
-
-
-def write(name, obj):
-    path = os.path.join(HERE, name)
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    with open(path, "w") as f:
-        f.write(text + "\n")
-    print(f"wrote {name}: {len(text) / 1024:.1f} KB")
 
 
 def run(seed, shape, fn, same_forward=None):
