@@ -1,5 +1,6 @@
 // Row kernels over the last axis: softmax, log-softmax and the fused log-softmax + NLL of
-// cross-entropy. One invocation per row, three passes; the input expression is fused in.
+// cross-entropy (one invocation per row, three passes), and the mean and variance of each row
+// (moments). The input expression is fused in.
 import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, type BufferDecl } from './common.js';
 
 export interface RowsSpec {
@@ -40,6 +41,15 @@ ${s.store}`;
     const y = s.mode === 'softmax' ? 'exp(x - m) / s' : 'x - m - log(s)';
     tail = pass(`let y = ${y};\n${s.store}`);
   }
+  return perRow(s, `var m = -3.4028234663852886e38;
+  ${pass('m = max(m, x);')}
+  var s = 0.0;
+  ${pass('s = s + exp(x - m);')}
+  ${tail}`);
+}
+
+/** A kernel with one invocation per row `r` running `body`. */
+function perRow(s: { buffers: BufferDecl[]; prelude: string; rows: number; maxPerDim: number }, body: string) {
   const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 @compute @workgroup_size(${WG})
@@ -47,11 +57,7 @@ fn main(${BUILTINS}) {
   ${LINEAR_WORKGROUP}
   let r = wg_lin * ${WG}u + lidx;
   if (r >= ${s.rows}u) { return; }
-  var m = -3.4028234663852886e38;
-  ${pass('m = max(m, x);')}
-  var s = 0.0;
-  ${pass('s = s + exp(x - m);')}
-  ${tail}
+  ${body}
 }`;
   return { wgsl, workgroups: grid(Math.ceil(s.rows / WG), s.maxPerDim) };
 }
@@ -78,25 +84,15 @@ const MOMENTS_WG = 256;
  * invocation per row. Two passes either way: the variance sums (x - mean)^2.
  */
 export function momentsKernel(s: MomentsSpec) {
-  const perRow = s.rows >= 1024 || s.cols < 256;
-  if (perRow) {
+  if (s.rows >= 1024 || s.cols < 256) {
     const pass = (body: string) => `for (var c = 0u; c < ${s.cols}u; c = c + 1u) {\n${s.load}\n    ${body}\n  }`;
-    const wgsl = `${declareBuffers(s.buffers)}
-${s.prelude}
-@compute @workgroup_size(${WG})
-fn main(${BUILTINS}) {
-  ${LINEAR_WORKGROUP}
-  let r = wg_lin * ${WG}u + lidx;
-  if (r >= ${s.rows}u) { return; }
-  var t = 0.0;
+    return perRow(s, `var t = 0.0;
   ${pass('t = t + x;')}
   let mean = t / ${s.cols}.0;
   var q = 0.0;
   ${pass('let d = x - mean; q = q + d * d;')}
   let vr = q / ${s.cols}.0;
-${s.store}
-}`;
-    return { wgsl, workgroups: grid(Math.ceil(s.rows / WG), s.maxPerDim) };
+${s.store}`);
   }
   const pass = (body: string) => `for (var c = lidx; c < ${s.cols}u; c = c + ${MOMENTS_WG}u) {\n${s.load}\n    ${body}\n  }`;
   // the sum of `v` over the workgroup, left in red[0]
