@@ -104,8 +104,6 @@ function convolve(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, g
   const cols = win.reshape(N, groups, K, P);
   let out = weight.reshape(groups, OCg, K).matmul(cols).reshape(N, OC, g.oh, g.ow);
   if (bias) out = out.add(bias.reshape(1, OC, 1, 1));
-  else out = out.reshape(N, OC, g.oh, g.ow); // a fresh node for the gradient rule
-  if (out.node === x.node || out.node === weight.node) out = out.add(0);
   return customGradient(out, bias ? [x, weight, bias] : [x, weight], (gy) => {
     // weight: [groups, OCg, N*P] @ [groups, N*P, K]
     const gyT = gy.reshape(N, groups, OCg, P).permute(1, 2, 0, 3).reshape(groups, OCg, N * P);
@@ -130,11 +128,15 @@ function inputGrad(gy: Tensor, x: Tensor, win: Tensor, weight: Tensor, g: Geomet
     const gcols = weight.reshape(groups, OCg, Cg * KH * KW).transpose(1, 2).matmul(gy.reshape(N, groups, OCg, g.oh * g.ow));
     return gradients(win.node, [x.node], gcols.reshape(win.shape), true)[0]!;
   }
-  // w'[g*Cg + c, o, KH-1-i, KW-1-j] = w[g*OCg + o, c, i, j]
-  const flip = tensor(Int32Array.from({ length: KH * KW }, (_, i) => KH * KW - 1 - i), [KH * KW], { dtype: 'int32' });
-  const wt = weight.reshape(groups, OCg, Cg, KH * KW).permute(0, 2, 1, 3).indexSelect(3, flip).reshape(groups * Cg, OCg, KH, KW);
   const gt: Geometry = { k: [KH, KW], s: [1, 1], d: g.d, pad, oh: H, ow: W };
-  return convolve(gy, wt, null, gt, groups);
+  return convolve(gy, flipTranspose(weight, groups), null, gt, groups);
+}
+
+/** w [groups*A, B, KH, KW] -> w' [groups*B, A, KH, KW] with w'[g*B + b, a, KH-1-i, KW-1-j] = w[g*A + a, b, i, j]. */
+function flipTranspose(w: Tensor, groups: number): Tensor {
+  const [GA, B, KH, KW] = w.shape, A = GA / groups;
+  const flip = tensor(Int32Array.from({ length: KH * KW }, (_, i) => KH * KW - 1 - i), [KH * KW], { dtype: 'int32' });
+  return w.reshape(groups, A, B, KH * KW).permute(0, 2, 1, 3).indexSelect(3, flip).reshape(groups * B, A, KH, KW);
 }
 
 export interface ConvTransposeOptions { bias?: Tensor | null; stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; groups?: number }
@@ -175,15 +177,13 @@ export function convTranspose2d(input: Tensor, weight: Tensor, opts: ConvTranspo
     return wide.reshape(...flatShape).slice(flatShape.map(() => 0), ends);
   };
   const xs = spread(spread(x, 2, s[0]), 3, s[1]);
-  // padding p crops the full output; negative pads of the flipped kernel would crop xs
-  const pad: [number, number, number, number] = [th - p[0], th - p[0] + op[0], tw - p[1], tw - p[1] + op[1]];
-  if (pad.some((v) => v < 0)) fail(fn, `padding [${p}] larger than dilation * (kernel - 1) = [${th}, ${tw}] is not supported`);
-  const flip = tensor(Int32Array.from({ length: KH * KW }, (_, i) => KH * KW - 1 - i), [KH * KW], { dtype: 'int32' });
-  // w'[g*OCg + o, c, KH-1-i, KW-1-j] = w[g*Cg + c, o, i, j]
-  const Cg = C / groups;
-  const wt = weight.reshape(groups, Cg, OCg, KH * KW).permute(0, 2, 1, 3).indexSelect(3, flip).reshape(OC, Cg, KH, KW);
-  const g: Geometry = { k: [KH, KW], s: [1, 1], d, pad, oh: OH, ow: OW };
-  const out = convolve(xs, wt, bias, g, groups);
+  // the flipped kernel's padding is d*(K-1) - p; where p is wider than that, the output is cropped instead
+  const want = [th - p[0], th - p[0] + op[0], tw - p[1], tw - p[1] + op[1]];
+  const pad = want.map((v) => Math.max(v, 0)) as [number, number, number, number];
+  const [ct, cb, cl, cr] = want.map((v) => Math.max(-v, 0));
+  const g: Geometry = { k: [KH, KW], s: [1, 1], d, pad, oh: OH + ct + cb, ow: OW + cl + cr };
+  let out = convolve(xs, flipTranspose(weight, groups), bias, g, groups);
+  if (ct || cb || cl || cr) out = out.slice([0, 0, ct, cl], [out.shape[0], OC, ct + OH, cl + OW]);
   return input.ndim === 3 ? out.squeeze(0) : out;
 }
 

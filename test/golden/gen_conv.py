@@ -172,6 +172,7 @@ CONV_T = [
     (3, 2, 4, 3, 5, (1, 3), (3, 1), (0, 1), (2, 0), (1, 1), 2, True),
     (1, 3, 2, 9, 9, 5, 3, 2, 1, 1, 1, False),
     (2, 8, 4, 6, 7, 2, 2, 0, 0, 1, 4, True),                  # the DCGAN block shape
+    (1, 2, 3, 5, 5, 2, 2, 2, 0, 1, 1, True),                  # padding wider than the kernel: a crop
 ]
 
 
