@@ -15,6 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { assign } from '../src/graph/tensor.js';
 import { embedding, Embedding, SinusoidalPositionalEncoding, LearnedPositionalEmbedding, rotaryEmbedding, RotaryEmbedding, sinusoidalTable } from '../src/layers/embedding.js';
 
 interface T { shape: number[]; data: number[] }
@@ -127,6 +128,29 @@ describe('F.embedding / nn.Embedding against PyTorch', () => {
     await close('step lin.bias', lin.bias, c.after['lin.bias'], 1e-6);
     // the padding row stayed zero
     expect((await arr(emb.weight)).slice(0, 8)).toEqual(new Array(8).fill(0));
+  });
+  it('maxNorm inside kn.compile: each forward renormalises the rows it looks up (two hand-written SGD steps, as PyTorch)', async () => {
+    const c = G.maxNormStep;
+    const e = new Embedding(10, 4, { maxNorm: 1.0, weight: f32(c.weight) });
+    const r = f32(c.r);
+    const step = kn.compile((ix: kn.Tensor) => {
+      e.weight.grad = null;
+      const loss = e.forward(ix).mul(r).sum();
+      loss.backward();
+      kn.noGrad(() => assign(e.weight, e.weight.sub(e.weight.grad!.mul(0.5))));
+      return loss;
+    });
+    const ix = i32(c.indices);
+    for (let k = 0; k < 2; k++) {
+      const loss = await (await step(ix)).item();
+      expect(Math.abs(loss - c.losses[k]), `loss ${k}`).toBeLessThan(1e-5 * Math.abs(c.losses[k]) + 1e-6);
+    }
+    expect(step.stats().traces).toBe(1);
+    await close('maxNorm step weight', e.weight, c.weightAfter, 1e-6);
+    // an optimizer turns its parameters into views of one arena, which assign cannot write into yet
+    const held = new Embedding(10, 4, { maxNorm: 1.0 });
+    new kn.optim.SGD(held.parameters(), { lr: 0.1 });
+    expect(() => held.call([1, 2])).toThrow('embedding: maxNorm renormalises the weight in place, and this weight (shape [10, 4]) is a view of another buffer, as parameters become once an optimizer holds them (Kiln cannot assign into a view yet); use maxNorm without an optimizer, or renormalise the weight yourself (in Embedding)');
   });
 });
 

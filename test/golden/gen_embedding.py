@@ -11,6 +11,7 @@ Every gradient is of loss = (y * r).sum() with a random r stored in the case.
            repeated indices, with and without padding_idx (also negative)
   maxNorm  nn.Embedding(max_norm=...): output, the weight after the forward (looked-up rows
            renormalised in place, the others untouched) and the weight gradient
+  maxNormStep  two SGD steps of a max_norm Embedding (renormalised by each forward)
   step     Embedding(20, 8, padding_idx=0) + Linear(8, 5), cross-entropy, one SGD(lr=0.1) step
 """
 
@@ -73,6 +74,25 @@ def step_case():
             "after": {"emb.weight": T(emb.weight), "lin.weight": T(lin.weight), "lin.bias": T(lin.bias)}}
 
 
+def maxnorm_step_case():
+    """Embedding(10, 4, max_norm=1.0) * r summed, two SGD(lr=0.5) steps: renorm, step, renorm, step."""
+    m = nn.Embedding(10, 4, max_norm=1.0)
+    with torch.no_grad():
+        m.weight.mul_(1.5)
+    w0 = m.weight.detach().clone()
+    i = idx((2, 4), 10)
+    r = torch.randn(2, 4, 4) * 3
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    losses = []
+    for _ in range(2):
+        opt.zero_grad()
+        loss = (m(i) * r).sum()
+        loss.backward()
+        opt.step()
+        losses.append(S(loss))
+    return {"weight": T(w0), "indices": T(i), "r": T(r), "losses": losses, "weightAfter": T(m.weight)}
+
+
 out = {
     "torch": torch.__version__,
     "lookup": [
@@ -88,5 +108,6 @@ out = {
         maxnorm_case(8, 5, (2, 3), 1.0, 1.0),
     ],
     "step": step_case(),
+    "maxNormStep": maxnorm_step_case(),
 }
 write("embedding.json", out)
