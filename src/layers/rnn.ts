@@ -3,7 +3,7 @@
 // backpropagation through time. Per layer and direction, the input projection of all time
 // steps is one matmul (with the biases in its epilogue); each time step is then one matmul
 // h @ W_hh^T plus the elementwise gate math on views (slices) of the two projections.
-import { Tensor, tensor, stack, concat } from '../graph/tensor.js';
+import { Tensor, tensor, stack, concat, constant } from '../graph/tensor.js';
 import { scopeSuffix } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
@@ -156,34 +156,55 @@ export abstract class RNNBase extends Module {
     const bhn = mode === 'GRU' && bhh ? bhh.slice([2 * H], [3 * H]) : null;
     const gate = (t: Tensor, k: number) => t.narrow(1, k * H, H);
 
-    let h = h0, c = c0;
+    // without an initial state the first step's recurrent term is zero and skipped (no
+    // matmul); a one-step sequence still multiplies a zero state so that W_hh gets its (zero)
+    // gradient, as in PyTorch
+    let h = h0 ?? (T === 1 ? constant(0, [B, whh.shape[1]], 'float32') : null), c = c0;
     const hs: Tensor[] = new Array(T);
     for (let s = 0; s < T; s++) {
       const t = d ? T - 1 - s : s;
-      const xt = xp3.narrow(tdim, t, 1).reshape(B, G);
-      // no initial state: the first step's recurrent term is zero (no matmul)
+      const xt = () => xp3.narrow(tdim, t, 1).reshape(B, G);
       const hp = h ? h.matmul(whh.t()) : null;
       if (mode === 'RNN_TANH' || mode === 'RNN_RELU') {
-        const a = hp ? xt.add(hp) : xt;
+        const a = hp ? xt().add(hp) : xt();
         h = mode === 'RNN_TANH' ? a.tanh() : a.relu();
       } else if (mode === 'LSTM') {
-        const g4 = hp ? xt.add(hp) : xt;
+        const g4 = hp ? xt().add(hp) : xt();
         const i = gate(g4, 0).sigmoid(), f = gate(g4, 1).sigmoid(), g = gate(g4, 2).tanh(), o = gate(g4, 3).sigmoid();
         c = c ? f.mul(c).add(i.mul(g)) : i.mul(g);
         h = o.mul(c.tanh());
         if (whr) h = h.matmul(whr.t());
       } else {
-        const r = (hp ? gate(xt, 0).add(gate(hp, 0)) : gate(xt, 0)).sigmoid();
-        const z = (hp ? gate(xt, 1).add(gate(hp, 1)) : gate(xt, 1)).sigmoid();
+        // each gate reads its own view of the projection (one consumer per view: a view read
+        // by several consumers would be copied first)
+        const xg = (k: number) => xp3.narrow(tdim, t, 1).narrow(2, k * H, H).reshape(B, H);
+        const r = (hp ? xg(0).add(gate(hp, 0)) : xg(0)).sigmoid();
+        const z = (hp ? xg(1).add(gate(hp, 1)) : xg(1)).sigmoid();
         const hn = hp ? (bhn ? gate(hp, 2).add(bhn) : gate(hp, 2)) : bhn;
-        const n = (hn ? gate(xt, 2).add(r.mul(hn)) : gate(xt, 2)).tanh();
+        const n = (hn ? xg(2).add(r.mul(hn)) : xg(2)).tanh();
         // h' = (1 - z) * n + z * h
         h = h ? n.add(z.mul(h.sub(n))) : n.sub(z.mul(n));
       }
       hs[t] = h!;
     }
-    return [stack(hs, tdim), h!, c];
+    return [stackSteps(hs, tdim), h!, c];
   }
+}
+
+/**
+ * stack(hs, dim) as a tree of concats of at most 4 parts each. (A single concat of more parts
+ * than maxStorageBuffersPerShaderStage / 2 is lowered in chunks by input count, and a chunk
+ * that also inlines a part's elementwise producer can exceed the adapter's binding limit;
+ * small concats go through the fuser, which splits kernels by their real binding count.)
+ */
+function stackSteps(hs: Tensor[], dim: number): Tensor {
+  let parts = hs.map((h) => h.unsqueeze(dim));
+  while (parts.length > 4) {
+    const next: Tensor[] = [];
+    for (let i = 0; i < parts.length; i += 4) next.push(concat(parts.slice(i, i + 4), dim));
+    parts = next;
+  }
+  return parts.length === 1 ? parts[0] : concat(parts, dim);
 }
 
 /** x[i] along dim 0, as a view. */
