@@ -30,14 +30,14 @@ CASES = [
     # name, module, kwargs, inputSize, hiddenSize, seq, batch (None: unbatched), initial state.
     # Most cases share inputSize 4, hiddenSize 5, batch 2, so they share compiled kernels.
     ("rnn_tanh_1layer_seq7", "RNN", {}, 4, 5, 7, 2, False),
-    ("lstm_2layer_bidir_batchfirst", "LSTM", {"num_layers": 2, "bidirectional": True, "batch_first": True}, 4, 5, 4, 2, False),
+    ("lstm_2layer_bidir_batchfirst", "LSTM", {"num_layers": 2, "bidirectional": True, "batch_first": True}, 4, 5, 3, 2, False),
     ("lstm_h0c0_seq7", "LSTM", {}, 4, 5, 7, 2, True),
     ("gru_2layer_h0", "GRU", {"num_layers": 2}, 4, 5, 4, 2, True),
     ("rnn_relu_2layer_bidir_h0", "RNN", {"nonlinearity": "relu", "num_layers": 2, "bidirectional": True}, 4, 5, 3, 2, True),
     ("lstm_seq1_bidir_h0c0", "LSTM", {"bidirectional": True}, 4, 5, 1, 2, True),
     ("gru_seq1", "GRU", {}, 3, 7, 1, 3, False),
     ("rnn_tanh_nobias_batchfirst_h0", "RNN", {"bias": False, "batch_first": True}, 4, 3, 4, 2, True),
-    ("gru_bidir_batchfirst_nobias_h0", "GRU", {"bidirectional": True, "batch_first": True, "bias": False}, 4, 5, 3, 2, True),
+    ("gru_bidir_batchfirst_nobias_h0", "GRU", {"bidirectional": True, "batch_first": True, "bias": False}, 4, 5, 2, 2, True),
     ("lstm_unbatched_2layer_h0c0", "LSTM", {"num_layers": 2}, 4, 6, 3, None, True),
     ("lstm_proj_2layer_bidir_h0c0", "LSTM", {"num_layers": 2, "bidirectional": True, "proj_size": 3}, 4, 5, 3, 2, True),
     ("gru_unbatched_seq7", "GRU", {}, 4, 5, 7, None, False),
