@@ -49,23 +49,30 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
   const outputs = new Map<Node, Storage>();
   const releaseAt = new Map<number, Node[]>();
   const bytesOf = (n: Node) => Math.max(numel(n.shape), 1) * BYTES;
+  const allocate = (o: Node, i: number) => {
+    if (sched.targets.has(o)) { const s = newStorage(bytesOf(o)); storage.set(o, s); outputs.set(o, s); return; }
+    // reuse a buffer whose last reader has already run
+    const size = bytesOf(o);
+    const list = [...free.entries()].find(([cap, l]) => cap >= size && cap <= size * 2 && l.length);
+    let sb = list?.[1].pop();
+    if (!sb) { sb = pool.take(size).retain(); intermediates.push(sb); }
+    storage.set(o, { buf: sb, offset: 0 });
+    const end = lastUse.get(o) ?? i;
+    if (!releaseAt.has(end)) releaseAt.set(end, []);
+    releaseAt.get(end)!.push(o);
+  };
   for (let i = 0; i < sched.groups.length; i++) {
     const g = sched.groups[i];
     for (const o of g.outputs) {
-      const base = sched.writesInto.get(o);
+      const base = sched.writesInto.get(o), into = sched.placedIn.get(o);
       if (base) storage.set(o, base.storage!);
-      else if (sched.targets.has(o)) { const s = newStorage(bytesOf(o)); storage.set(o, s); outputs.set(o, s); }
-      else {
-        // reuse a buffer whose last reader has already run
-        const size = bytesOf(o);
-        const list = [...free.entries()].find(([cap, l]) => cap >= size && cap <= size * 2 && l.length);
-        let sb = list?.[1].pop();
-        if (!sb) { sb = pool.take(size).retain(); intermediates.push(sb); }
-        storage.set(o, { buf: sb, offset: 0 });
-        const end = lastUse.get(o) ?? i;
-        if (!releaseAt.has(end)) releaseAt.set(end, []);
-        releaseAt.get(end)!.push(o);
-      }
+      else if (into) {
+        // a part of a concat: its slice of the concat's buffer, allocated with the first part
+        const [c, off] = into;
+        if (!storage.has(c)) allocate(c, i);
+        const s = storage.get(c)!;
+        storage.set(o, { buf: s.buf, offset: s.offset + off });
+      } else allocate(o, i);
     }
     // aliases: assigns whose value was placed in the target
     for (const [n, base] of sched.writesInto) if (n.op === 'assign' && sched.writer.get(n) === g) storage.set(n, base.storage!);

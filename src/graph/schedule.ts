@@ -26,6 +26,8 @@ export interface Schedule {
   writer: Map<Node, Group>;
   /** assign nodes (and values placed into an assign's storage) -> the realized node whose storage they write */
   writesInto: Map<Node, Node>;
+  /** parts computed straight into a concat's buffer -> [that concat, element offset]; such a concat has no kernel */
+  placedIn: Map<Node, [Node, number]>;
   targets: Set<Node>;
 }
 
@@ -90,6 +92,26 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     }
   }
 
+  // ---- placement: the parts of a contiguous concat (the gradients an optimizer updates as one
+  // flat arena) are written straight into its buffer, and the concat copies nothing
+  const placedIn = new Map<Node, [Node, number]>();
+  const concatParts = new Map<Node, Node[]>();
+  for (const c of order) {
+    if (c.op !== 'concat' || !mat.has(c) || writesInto.has(c) || c.shape.slice(0, c.attrs.axis).some((d) => d !== 1)) continue;
+    const parts: Node[] = [];
+    for (const inp of c.inputs) {
+      let m = inp;
+      while (m.op === 'reshape' && !mat.has(m) && consumers.get(m) === 1) m = m.inputs[0];
+      const own = mat.has(m) && !m.realized && !targets.has(m) && !writesInto.has(m) && !placedIn.has(m) && family(m) !== 'view' && family(m) !== 'assign';
+      if (!own || consumers.get(m) !== 1 || parts.includes(m)) break;
+      parts.push(m);
+    }
+    if (parts.length !== c.inputs.length) continue;
+    let off = 0;
+    parts.forEach((m) => { placedIn.set(m, [c, off]); off += numel(m.shape); });
+    concatParts.set(c, parts);
+  }
+
   // ---- one group per materialized node
   const groups: Group[] = [];
   const writer = new Map<Node, Group>();
@@ -97,6 +119,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     if (!mat.has(n)) continue;
     const pv = placedValue.get(n);
     if (pv) { writer.set(n, writer.get(pv)!); continue; } // an alias of its placed value
+    if (concatParts.has(n)) continue; // its parts write its buffer
     const f = family(n);
     const kind: GroupKind = n.op === 'concat' && n.inputs.length > maxBindings / 2 ? 'concat'
       : f === 'reduce' || f === 'matmul' || f === 'rows' ? f : 'elementwise';
@@ -111,7 +134,9 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   const rebuildDeps = () => {
     for (const g of groups) {
       g.deps.clear();
-      for (const l of g.loads.keys()) { const w = writer.get(l); if (w && w !== g) g.deps.add(w); }
+      for (const l of g.loads.keys()) {
+        for (const x of concatParts.get(l) ?? [l]) { const w = writer.get(x); if (w && w !== g) g.deps.add(w); }
+      }
     }
     // write-after-read: whoever reads the version an assign overwrites runs before the write
     for (const n of writesInto.keys()) {
@@ -169,7 +194,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     rebuildDeps();
   };
 
-  if (!state.fusion) return { groups: orderGroups(groups), writer, writesInto, targets };
+  if (!state.fusion) return { groups: orderGroups(groups), writer, writesInto, placedIn, targets };
 
   // ---- epilogues: an elementwise kernel that reads a lone matmul/reduction result at its own index
   for (const g of groups.slice()) {
@@ -211,7 +236,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     }
   }
 
-  return { groups: orderGroups(groups), writer, writesInto, targets };
+  return { groups: orderGroups(groups), writer, writesInto, placedIn, targets };
 }
 
 /**
