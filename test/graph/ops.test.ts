@@ -380,6 +380,16 @@ describe('matmul', () => {
 });
 
 // ------------------------------------------------------------------ rows
+describe('non-finite constants', () => {
+  it('NaN and infinities written as numbers reach the kernel as themselves', async () => {
+    const x = kn.tensor([1, -2, 0], [3]);
+    expect(Array.from(await x.add(NaN).data()).every(Number.isNaN)).toBe(true);
+    expect(Array.from(await x.mul(Infinity).data())).toEqual([Infinity, -Infinity, NaN]);
+    expect(Array.from(await x.gt(0).where(x, -Infinity).data())).toEqual([1, -Infinity, -Infinity]);
+    expect(Array.from(await kn.full([2], Infinity).data())).toEqual([Infinity, Infinity]);
+  });
+});
+
 describe('moments (mean and variance rows, the statistics of the norm layers)', () => {
   // mean and variance sum L terms: sumTol(L); the variance's terms are squares of size ~scale^2
   const cases: [string, number[], (x: Tensor) => Tensor][] = [

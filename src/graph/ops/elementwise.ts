@@ -156,13 +156,17 @@ export function castRef(a: number, dtype: DType): number {
 
 /** A float literal WGSL accepts (never `1e-7` without a dot issue, never NaN). */
 export function f32(v: number): string {
-  if (!Number.isFinite(v)) return v > 0 ? '3.4028234663852886e38' : v < 0 ? '-3.4028234663852886e38' : '0.0';
+  // WGSL has no NaN or infinity literals, and a constant expression that evaluates to one is a
+  // shader-creation error: the bits go through a function call, which is not constant-evaluated
+  if (Number.isNaN(v)) return 'kn_f32_bits(0x7fc00000u)';
+  if (!Number.isFinite(v)) return v > 0 ? 'kn_f32_bits(0x7f800000u)' : 'kn_f32_bits(0xff800000u)';
   const s = String(Math.fround(v));
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
 /** Helper functions every elementwise kernel may call. */
 export const ELEMENTWISE_PRELUDE = `
+fn kn_f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }
 fn kn_erf(x: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.3275911 * abs(x));
   let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
