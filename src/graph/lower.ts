@@ -405,11 +405,25 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
 function lowerConcat(g: Group, ctx: LowerContext): Dispatch[] {
   const n = g.outputs[0];
   const axis = n.attrs.axis;
-  const chunk = Math.max(1, ctx.maxBindings - 1);
+  // chunks of inputs whose reads (an input computed inline may read several buffers) fit in
+  // the binding limit next to the output
+  const reads = (x: Node, acc: Set<unknown>): Set<unknown> => {
+    const st = ctx.storage.get(x);
+    if (st) acc.add(st.buf); else for (const i of x.inputs) reads(i, acc);
+    return acc;
+  };
+  const chunks: Node[][] = [];
+  let seen = new Set<unknown>();
+  for (const inp of n.inputs) {
+    const r = reads(inp, new Set());
+    const merged = new Set([...seen, ...r]);
+    if (chunks.length && merged.size <= ctx.maxBindings - 1) { chunks[chunks.length - 1].push(inp); seen = merged; continue; }
+    if (r.size > ctx.maxBindings - 1) throw new Error(`a concat input reads ${r.size} buffers, more than the adapter's ${ctx.maxBindings} storage buffers allow`);
+    chunks.push([inp]); seen = r;
+  }
   const out: Dispatch[] = [];
   let off = 0;
-  for (let i = 0; i < n.inputs.length; i += chunk) {
-    const ins = n.inputs.slice(i, i + chunk);
+  for (const ins of chunks) {
     const shape = n.shape.slice();
     shape[axis] = ins.reduce((s, x) => s + x.shape[axis], 0);
     const part = ins.length === 1 ? ins[0] : new Node('concat', ins, { axis }, shape, n.dtype);

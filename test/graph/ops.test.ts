@@ -380,6 +380,17 @@ describe('matmul', () => {
 });
 
 // ------------------------------------------------------------------ rows
+describe('wide concat', () => {
+  it('splits by the buffers its inputs read, not by their count', async () => {
+    // 10 parts (a wide concat: chunked copies), one computed inline from five buffers
+    const L = fresh(760);
+    const ps = Array.from({ length: 9 }, () => L.randn([3, 5]));
+    const [a, b, c] = [L.randn([3, 5]), L.randn([3, 5]), L.randn([3, 5])];
+    const last = a.add(b).mul(c).add(ps[8]).sub(ps[7]);
+    await expectMatchesReference(kn.stack([...ps, last]), L, ROUNDED, 'stack of 10');
+  });
+});
+
 describe('non-finite constants', () => {
   it('NaN and infinities written as numbers reach the kernel as themselves', async () => {
     const x = kn.tensor([1, -2, 0], [3]);
