@@ -190,24 +190,8 @@ export abstract class RNNBase extends Module {
       }
       hs[t] = h!;
     }
-    return [stackSteps(hs, tdim), h!, c];
+    return [stack(hs, tdim), h!, c];
   }
-}
-
-/**
- * stack(hs, dim) as a tree of concats of at most 4 parts each. (A single concat of more parts
- * than maxStorageBuffersPerShaderStage / 2 is lowered in chunks by input count, and a chunk
- * that also inlines a part's elementwise producer can exceed the adapter's binding limit;
- * small concats go through the fuser, which splits kernels by their real binding count.)
- */
-function stackSteps(hs: Tensor[], dim: number): Tensor {
-  let parts = hs.map((h) => h.unsqueeze(dim));
-  while (parts.length > 4) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < parts.length; i += 4) next.push(concat(parts.slice(i, i + 4), dim));
-    parts = next;
-  }
-  return parts.length === 1 ? parts[0] : concat(parts, dim);
 }
 
 /** x[i] along dim 0, as a view. */
