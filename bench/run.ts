@@ -1,7 +1,8 @@
 // Kiln's benchmark harness: Kiln and its peers side by side in headless Chromium, same adapter.
 //   npx tsx bench/run.ts            SwiftShader (software WebGPU), the default on machines without a GPU
 //   npx tsx bench/run.ts --gpu      let Chromium pick the real GPU (drops the software flags)
-// Options: --only=kiln,tfjs,jax,handwritten  --workloads=matmul,mlp  --quick  --out=NAME  --chrome=PATH
+// Options: --only=kiln,tfjs,jax,handwritten  --workloads=matmul,mlp,conv,cnn,infer  --quick  --out=NAME  --chrome=PATH
+//          --kiln=PATH: the Kiln bundle to test (relative to the repository root; default dist/kiln.js)
 //          --tune[=n] | --tune-focus[=n]: sweep hand-written kernel shapes at size n (default 1024)
 // Writes bench/results/latest.{json,md} (not with --only/--workloads, unless --out=NAME is given).
 import fs from 'node:fs';
@@ -12,7 +13,7 @@ import * as esbuild from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { serveRepo, type StaticServer } from './server';
 import { focusCandidates, tuneCandidates } from './handwritten/matmul';
-import type { AdapterInfo, MatmulResult, MlpResult, TimingOpts } from './pages/common';
+import { CNN, CONV_SHAPES, convLabel, type AdapterInfo, type ConvResult, type InferResult, type MatmulResult, type MlpResult, type TimingOpts } from './pages/common';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -23,32 +24,34 @@ const argv = process.argv.slice(2);
 const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 if (flag('help')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 6).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 7).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
 const GPU = flag('gpu');
 const QUICK = flag('quick');
 const CHROME = value('chrome') ?? process.env.CHROME ?? '/usr/bin/chromium';
+/** the Kiln bundle the Kiln page imports, relative to the repository root (default dist/kiln.js) */
+const KILN_BUNDLE = (value('kiln') ?? 'dist/kiln.js').replace(/^\/+/, '');
 
-interface System { id: string; label: string; version: string; matmul: boolean; mlp: boolean }
+interface System { id: string; label: string; version: string; matmul: boolean; mlp: boolean; cnn: boolean }
 const pkgVersion = (name: string) => {
   try { return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version as string; }
   catch { return '?'; }
 };
 const kilnVersion = () => {
-  const dist = path.join(root, 'dist', 'kiln.js');
+  const dist = path.join(root, KILN_BUNDLE);
   const v = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
-  return fs.existsSync(dist) ? `${v} (dist/kiln.js ${new Date(fs.statSync(dist).mtimeMs).toISOString()})` : `${v} (dist/kiln.js missing)`;
+  return fs.existsSync(dist) ? `${v} (${KILN_BUNDLE} ${new Date(fs.statSync(dist).mtimeMs).toISOString()})` : `${v} (${KILN_BUNDLE} missing)`;
 };
 const SYSTEMS: System[] = [
-  { id: 'kiln', label: 'Kiln', version: kilnVersion(), matmul: true, mlp: true },
-  { id: 'tfjs', label: 'TF.js webgpu', version: `tfjs-core ${pkgVersion('@tensorflow/tfjs-core')}, backend-webgpu ${pkgVersion('@tensorflow/tfjs-backend-webgpu')}`, matmul: true, mlp: true },
-  { id: 'jax', label: 'jax-js webgpu', version: `@jax-js/jax ${pkgVersion('@jax-js/jax')}`, matmul: true, mlp: true },
-  { id: 'handwritten', label: 'hand-written WGSL', version: 'bench/handwritten/matmul.ts', matmul: true, mlp: false },
+  { id: 'kiln', label: 'Kiln', version: kilnVersion(), matmul: true, mlp: true, cnn: true },
+  { id: 'tfjs', label: 'TF.js webgpu', version: `tfjs-core ${pkgVersion('@tensorflow/tfjs-core')}, backend-webgpu ${pkgVersion('@tensorflow/tfjs-backend-webgpu')}`, matmul: true, mlp: true, cnn: true },
+  { id: 'jax', label: 'jax-js webgpu', version: `@jax-js/jax ${pkgVersion('@jax-js/jax')}`, matmul: true, mlp: true, cnn: true },
+  { id: 'handwritten', label: 'hand-written WGSL', version: 'bench/handwritten/matmul.ts', matmul: true, mlp: false, cnn: false },
 ];
 const only = value('only')?.split(',');
 const systems = SYSTEMS.filter((s) => !only || only.includes(s.id));
-const workloads = value('workloads')?.split(',') ?? ['matmul', 'mlp'];
+const workloads = value('workloads')?.split(',') ?? ['matmul', 'mlp', 'conv', 'cnn', 'infer'];
 const SIZES = [256, 512, 1024];
 
 const matmulOpts: TimingOpts = QUICK
@@ -57,7 +60,20 @@ const matmulOpts: TimingOpts = QUICK
 const mlpOpts: TimingOpts = QUICK
   ? { targetRepMs: 150, budgetMs: 1500, minReps: 2, maxReps: 4, maxChain: 10 }
   : { targetRepMs: 400, budgetMs: 8000, minReps: 3, maxReps: 12, maxChain: 20 };
+// Convolutions, the CNN step and CNN inference: a slow peer takes seconds per call here (TF.js's
+// CNN step ~7 s, its 16x64x56x56 backward conv 25+ s), so few repetitions: a case whose single
+// call outlasts the budget runs minReps (2 for a conv case or an inference batch, 3 CNN steps).
+const convOpts: TimingOpts = QUICK
+  ? { targetRepMs: 100, budgetMs: 600, minReps: 2, maxReps: 3, maxChain: 8 }
+  : { targetRepMs: 300, budgetMs: 3000, minReps: 2, maxReps: 8, maxChain: 16 };
+const cnnOpts: TimingOpts = QUICK
+  ? { targetRepMs: 0, budgetMs: 0, minReps: 2, maxReps: 2, maxChain: 1 }
+  : { targetRepMs: 1000, budgetMs: 8000, minReps: 3, maxReps: 8, maxChain: 4 };
+const inferOpts: TimingOpts = convOpts;
 const WORKLOAD_TIMEOUT_MS = 300_000;
+// one conv case / the CNN step / one inference batch: TF.js's backward conv at 16x64x56x56 takes
+// 25-70 s per call here, and a case makes about four calls
+const SLOW_WORKLOAD_TIMEOUT_MS = 600_000;
 
 // Headless Chromium flags. Verified here (Chromium 156, no GPU): `--headless=new --enable-unsafe-webgpu`
 // alone yields the SwiftShader Vulkan adapter (google / swiftshader); without --enable-unsafe-webgpu
@@ -100,7 +116,7 @@ async function withBrowser<T>(fn: (b: Browser) => Promise<T>): Promise<T> {
     executablePath: CHROME,
     headless: false, // the headless mode is chosen by --headless=new in the args
     args: [...chromeArgs, `--user-data-dir=${dir}`],
-    protocolTimeout: WORKLOAD_TIMEOUT_MS + 60_000,
+    protocolTimeout: Math.max(WORKLOAD_TIMEOUT_MS, SLOW_WORKLOAD_TIMEOUT_MS) + 60_000,
   });
   try {
     return await fn(browser);
@@ -115,10 +131,14 @@ async function openPage(browser: Browser, server: StaticServer, id: string): Pro
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${(e as Error).message ?? e}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    if (process.env.BENCH_DEBUG) log(`    [${id} console.${m.type()}] ${m.text()}`);
+  });
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url().replace(server.origin, '')}`); });
-  await page.goto(`${server.origin}/bench/page/${id}.html`, { waitUntil: 'load' });
+  const query = id === 'kiln' && KILN_BUNDLE !== 'dist/kiln.js' ? `?kiln=${encodeURIComponent('/' + KILN_BUNDLE)}` : '';
+  await page.goto(`${server.origin}/bench/page/${id}.html${query}`, { waitUntil: 'load' });
   try {
     await page.waitForFunction('globalThis.kilnBench || globalThis.kilnBenchError', { timeout: 60_000 });
   } catch {
@@ -129,13 +149,17 @@ async function openPage(browser: Browser, server: StaticServer, id: string): Pro
   return page;
 }
 
-async function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
+function call<T>(page: Page, method: string, ...args: unknown[]): Promise<T> {
+  return callWithin<T>(WORKLOAD_TIMEOUT_MS, page, method, ...args);
+}
+
+async function callWithin<T>(timeoutMs: number, page: Page, method: string, ...args: unknown[]): Promise<T> {
   const work = page.evaluate(
     (m: string, a: unknown[]) => (globalThis as any).kilnBench[m](...a),
     method, args,
   ) as Promise<T>;
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${WORKLOAD_TIMEOUT_MS / 1000} s`)), WORKLOAD_TIMEOUT_MS); });
+  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs); });
   try { return await Promise.race([work, timeout]); } finally { clearTimeout(timer); }
 }
 
@@ -148,17 +172,26 @@ interface SystemResult {
   adapter?: AdapterInfo | { error: string };
   matmul: Record<string, Cell<MatmulResult>>;
   mlp?: Cell<MlpResult>;
+  conv: Record<string, Cell<ConvResult>>; // key `${'fwd' | 'bwd'} ${index into CONV_SHAPES}`
+  cnn?: Cell<MlpResult>;
+  infer: Record<string, Cell<InferResult>>; // key: batch
 }
+const DIRS = ['fwd', 'bwd'] as const;
+const convKeys = () => DIRS.flatMap((d) => CONV_SHAPES.map((_, i) => `${d} ${i}`));
 
 function log(s: string) { process.stdout.write(s + '\n'); }
 
 async function benchSystem(server: StaticServer, sys: System, buildError?: string): Promise<SystemResult> {
-  const out: SystemResult = { id: sys.id, label: sys.label, version: sys.version, matmul: {} };
+  const out: SystemResult = { id: sys.id, label: sys.label, version: sys.version, matmul: {}, conv: {}, infer: {} };
   if (buildError) {
     log(`  ${sys.id}: ERROR ${buildError}`);
     out.adapter = { error: buildError };
-    for (const n of SIZES) out.matmul[n] = { ok: false, error: buildError };
-    if (sys.mlp) out.mlp = { ok: false, error: buildError };
+    const e = { ok: false as const, error: buildError };
+    if (workloads.includes('matmul')) for (const n of SIZES) out.matmul[n] = e;
+    if (sys.mlp && workloads.includes('mlp')) out.mlp = e;
+    if (sys.cnn && workloads.includes('conv')) for (const k of convKeys()) out.conv[k] = e;
+    if (sys.cnn && workloads.includes('cnn')) out.cnn = e;
+    if (sys.cnn && workloads.includes('infer')) for (const b of CNN.inferBatches) out.infer[b] = e;
     return out;
   }
   // matmul: one fresh browser for the three sizes
@@ -184,9 +217,8 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
       }
     }
   });
-  if (!sys.mlp || !workloads.includes('mlp')) return out;
   // MLP: another fresh browser (fresh profile, so no cached pipelines) so the first step is cold
-  await withBrowser(async (browser) => {
+  if (sys.mlp && workloads.includes('mlp')) await withBrowser(async (browser) => {
     const t = Date.now();
     try {
       const page = await openPage(browser, server, sys.id);
@@ -197,6 +229,72 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
     } catch (e) {
       out.mlp = { ok: false, error: msg(e) };
       log(`  ${sys.id} mlp: ERROR ${msg(e)}`);
+    }
+  });
+  if (!sys.cnn) return out;
+  const ensureAdapter = async (page: Page) => {
+    if (!out.adapter || 'error' in out.adapter) out.adapter = await call<AdapterInfo>(page, 'adapter').catch((e) => ({ error: msg(e) }));
+  };
+  // conv2d forward and backward at every shape: one fresh browser
+  if (workloads.includes('conv')) await withBrowser(async (browser) => {
+    let page: Page;
+    try {
+      page = await openPage(browser, server, sys.id);
+    } catch (e) {
+      for (const k of convKeys()) out.conv[k] = { ok: false, error: msg(e) };
+      log(`  ${sys.id} conv: ERROR ${msg(e)}`);
+      return;
+    }
+    await ensureAdapter(page);
+    for (const dir of DIRS) {
+      for (const [i, shape] of CONV_SHAPES.entries()) {
+        const key = `${dir} ${i}`, t = Date.now();
+        try {
+          const r = await callWithin<ConvResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'conv', i, dir, convOpts);
+          out.conv[key] = { ok: true, value: r };
+          log(`  ${sys.id} conv ${dir} ${convLabel(shape)}: ${r.gflops.toFixed(2)} GFLOP/s (${r.msPerCall.toFixed(1)} ms, first ${r.firstMs.toFixed(0)} ms, chain ${r.chain}, ${r.reps} reps, ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+        } catch (e) {
+          out.conv[key] = { ok: false, error: msg(e) };
+          log(`  ${sys.id} conv ${dir} ${convLabel(shape)}: ERROR after ${((Date.now() - t) / 1000).toFixed(1)} s: ${msg(e)}`);
+        }
+      }
+    }
+  });
+  // CNN training step: a fresh browser, so the first step is cold
+  if (workloads.includes('cnn')) await withBrowser(async (browser) => {
+    const t = Date.now();
+    try {
+      const page = await openPage(browser, server, sys.id);
+      out.cnn = { ok: true, value: await callWithin<MlpResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'cnn', cnnOpts) };
+      await ensureAdapter(page);
+      const r = out.cnn.value;
+      log(`  ${sys.id} cnn: ${r.msPerStep.toFixed(1)} ms/step, first step ${r.firstStepMs.toFixed(0)} ms, loss ${r.firstLoss.toFixed(3)} -> ${r.lastLoss.toFixed(3)} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      out.cnn = { ok: false, error: msg(e) };
+      log(`  ${sys.id} cnn: ERROR after ${((Date.now() - t) / 1000).toFixed(1)} s: ${msg(e)}`);
+    }
+  });
+  // CNN inference at each batch size: one more fresh browser
+  if (workloads.includes('infer')) await withBrowser(async (browser) => {
+    let page: Page;
+    try {
+      page = await openPage(browser, server, sys.id);
+    } catch (e) {
+      for (const b of CNN.inferBatches) out.infer[b] = { ok: false, error: msg(e) };
+      log(`  ${sys.id} infer: ERROR ${msg(e)}`);
+      return;
+    }
+    await ensureAdapter(page);
+    for (const b of CNN.inferBatches) {
+      const t = Date.now();
+      try {
+        const r = await callWithin<InferResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'cnnInfer', b, inferOpts);
+        out.infer[b] = { ok: true, value: r };
+        log(`  ${sys.id} infer batch ${b}: ${r.msPerForward.toFixed(2)} ms/forward (first ${r.firstMs.toFixed(0)} ms, chain ${r.chain}, ${r.reps} reps, ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+      } catch (e) {
+        out.infer[b] = { ok: false, error: msg(e) };
+        log(`  ${sys.id} infer batch ${b}: ERROR after ${((Date.now() - t) / 1000).toFixed(1)} s: ${msg(e)}`);
+      }
     }
   });
   return out;
@@ -264,6 +362,35 @@ function table(results: SystemResult[]): Row[] {
     mlpRow('MLP 784-256-256-10 train step, batch 128, Adam', 'ms/step (lower is better)', (m) => m.msPerStep);
     mlpRow('MLP first step (fresh page, incl. shader compilation)', 'ms (lower is better)', (m) => m.firstStepMs);
   }
+  const cnnPeers = peers.filter((p) => SYSTEMS.find((s) => s.id === p.id)?.cnn);
+  /** a row over the CNN-capable systems; `higher`: GFLOP/s (Kiln ÷ peer), else ms (peer ÷ Kiln) */
+  const cnnRow = (name: string, unit: string, higher: boolean, get: (r: SystemResult) => Cell<number> | undefined) => {
+    const val = (r?: SystemResult) => { const c = r && get(r); return c?.ok ? c.value : undefined; };
+    rows.push({
+      workload: name, unit,
+      cells: Object.fromEntries(results.map((r) => {
+        const c = get(r);
+        return [r.id, !SYSTEMS.find((s) => s.id === r.id)?.cnn ? 'n/a' : !c ? 'not run' : c.ok ? f(c.value) : 'error'];
+      })),
+      ratios: Object.fromEntries(cnnPeers.map((p) => [p.id, higher ? ratio(val(kiln), val(p)) : ratio(val(p), val(kiln))])),
+    });
+  };
+  const map = <T, U>(c: Cell<T> | undefined, fn: (v: T) => U): Cell<U> | undefined => (!c ? undefined : c.ok ? { ok: true, value: fn(c.value) } : c);
+  for (const dir of DIRS) {
+    for (const [i, shape] of CONV_SHAPES.entries()) {
+      if (!results.some((r) => r.conv[`${dir} ${i}`])) continue;
+      cnnRow(`conv2d ${dir === 'fwd' ? 'forward' : 'backward (dx, dw)'} ${convLabel(shape)}`, `GFLOP/s${dir === 'bwd' ? ' (2x fwd FLOPs)' : ''} (higher is better)`, true,
+        (r) => map(r.conv[`${dir} ${i}`], (v) => v.gflops));
+    }
+  }
+  if (results.some((r) => r.cnn)) {
+    cnnRow(`CNN train step (conv-BN-pool x2, dense 128, 10), batch ${CNN.batch}, Adam`, 'ms/step (lower is better)', false, (r) => map(r.cnn, (v) => v.msPerStep));
+    cnnRow('CNN first step (fresh page, incl. shader compilation)', 'ms (lower is better)', false, (r) => map(r.cnn, (v) => v.firstStepMs));
+  }
+  for (const b of CNN.inferBatches) {
+    if (!results.some((r) => r.infer[b])) continue;
+    cnnRow(`CNN inference (eval), batch ${b}`, 'ms/forward (lower is better)', false, (r) => map(r.infer[b], (v) => v.msPerForward));
+  }
   return rows;
 }
 
@@ -294,15 +421,33 @@ function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<strin
   for (const r of results) {
     for (const n of SIZES) { const c = r.matmul[n]; if (c?.ok) L.push(`- ${r.label} matmul ${n}: median ${c.value.msPerMatmul.toFixed(2)} ms over ${c.value.reps} reps of ${c.value.chain} chained matmuls${c.value.note ? ` (${c.value.note})` : ''}`); }
     if (r.mlp?.ok) { const m = r.mlp.value; L.push(`- ${r.label} MLP: median ${m.msPerStep.toFixed(2)} ms/step over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${m.note ? ` (${m.note})` : ''}`); }
+    for (const dir of DIRS) for (const [i, shape] of CONV_SHAPES.entries()) {
+      const c = r.conv[`${dir} ${i}`];
+      if (c?.ok) L.push(`- ${r.label} conv2d ${dir} ${convLabel(shape)}: median ${c.value.msPerCall.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} calls; first call ${c.value.firstMs.toFixed(0)} ms${c.value.note ? ` (${c.value.note})` : ''}`);
+    }
+    if (r.cnn?.ok) { const m = r.cnn.value; L.push(`- ${r.label} CNN step: median ${m.msPerStep.toFixed(1)} ms/step ${spread(m.samplesMs)} over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${m.note ? ` (${m.note})` : ''}`); }
+    for (const b of CNN.inferBatches) {
+      const c = r.infer[b];
+      if (c?.ok) L.push(`- ${r.label} CNN inference batch ${b}: median ${c.value.msPerForward.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} forwards; first call ${c.value.firstMs.toFixed(0)} ms${c.value.note ? ` (${c.value.note})` : ''}`);
+    }
   }
   return L.join('\n') + '\n';
 }
+
+/** the spread of a case's repetitions: (min–max) */
+const spread = (xs: number[]) => `(${Math.min(...xs).toFixed(xs[0] >= 100 ? 0 : 2)}–${Math.max(...xs).toFixed(xs[0] >= 100 ? 0 : 2)})`;
 
 function errors(results: SystemResult[]): string[] {
   const e: string[] = [];
   for (const r of results) {
     for (const n of SIZES) { const c = r.matmul[n]; if (c && !c.ok) e.push(`${r.label} matmul ${n}: ${c.error}`); }
     if (r.mlp && !r.mlp.ok) e.push(`${r.label} MLP: ${r.mlp.error}`);
+    for (const dir of DIRS) for (const [i, shape] of CONV_SHAPES.entries()) {
+      const c = r.conv[`${dir} ${i}`];
+      if (c && !c.ok) e.push(`${r.label} conv2d ${dir} ${convLabel(shape)}: ${c.error}`);
+    }
+    if (r.cnn && !r.cnn.ok) e.push(`${r.label} CNN step: ${r.cnn.error}`);
+    for (const b of CNN.inferBatches) { const c = r.infer[b]; if (c && !c.ok) e.push(`${r.label} CNN inference batch ${b}: ${c.error}`); }
   }
   return e;
 }
@@ -353,7 +498,7 @@ async function main() {
     if (name) {
       const dir = path.join(here, 'results');
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, chromeArgs, sizes: SIZES, matmulOpts, mlpOpts, table: rows, results }, null, 2) + '\n');
+      fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, chromeArgs, sizes: SIZES, convShapes: CONV_SHAPES, matmulOpts, mlpOpts, convOpts, cnnOpts, inferOpts, table: rows, results }, null, 2) + '\n');
       fs.writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(results, rows, meta));
       log(`\nwrote bench/results/${name}.json and bench/results/${name}.md`);
     }

@@ -22,6 +22,28 @@ export interface MlpResult {
   note?: string;
 }
 
+/** One conv2d case (forward, or input + weight gradients), timed as repeated calls on the same inputs. */
+export interface ConvResult {
+  gflops: number; // forward: 2*N*OC*OH*OW*C*KH*KW / median time; backward: twice that
+  msPerCall: number; // median
+  chain: number; // calls per timed repetition (one read-back at the end)
+  reps: number;
+  samplesMs: number[]; // per-call times of each repetition
+  firstMs: number; // the first call, including compilation
+  note?: string;
+}
+
+/** CNN inference (eval mode), ms per forward at one batch size. */
+export interface InferResult {
+  batch: number;
+  msPerForward: number; // median
+  chain: number;
+  reps: number;
+  samplesMs: number[];
+  firstMs: number;
+  note?: string;
+}
+
 export interface AdapterInfo {
   vendor: string;
   architecture: string;
@@ -35,6 +57,12 @@ export interface BenchPage {
   adapter(): Promise<AdapterInfo>;
   matmul?(n: number, opts: TimingOpts): Promise<MatmulResult>;
   mlp?(opts: TimingOpts): Promise<MlpResult>;
+  /** conv2d case `CONV_SHAPES[shape]`, forward or backward (input + weight gradients) */
+  conv?(shape: number, dir: 'fwd' | 'bwd', opts: TimingOpts): Promise<ConvResult>;
+  /** the CNN training step (same result shape as the MLP's) */
+  cnn?(opts: TimingOpts): Promise<MlpResult>;
+  /** CNN forward in eval mode at `batch` */
+  cnnInfer?(batch: number, opts: TimingOpts): Promise<InferResult>;
   tune?(n: number, configs: unknown[], opts: TimingOpts): Promise<unknown>;
   wgsl?(n: number): string;
 }
@@ -125,7 +153,7 @@ export function mlpParams(): { w: Float32Array<ArrayBuffer>; b: Float32Array<Arr
   });
 }
 /** Transposes a row-major [rows, cols] matrix. */
-export function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+export function transpose(m: Float32Array, rows: number, cols: number): Float32Array<ArrayBuffer> {
   const t = new Float32Array(m.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c];
   return t;
@@ -163,6 +191,33 @@ export interface MlpHarness {
   note?: string;
 }
 
+/**
+ * Times a repeated call. `run(k)` must enqueue k calls and resolve once the last one's result has
+ * been read back (so all GPU work is done). The first call (compilation) is timed on its own; then
+ * `ready` (tiered compilation), one call as the estimate for calls per repetition, a warm-up at
+ * that length if it is above 1, and repetitions until minReps / the budget.
+ */
+export async function timeChain(run: (k: number) => Promise<void>, o: TimingOpts, ready?: () => Promise<void>):
+  Promise<{ ms: number; chain: number; reps: number; samplesMs: number[]; firstMs: number }> {
+  let t = now();
+  await run(1);
+  const firstMs = now() - t;
+  if (ready) await ready();
+  t = now();
+  await run(1);
+  const est = Math.max(now() - t, 0.01);
+  const chain = clamp(Math.ceil(o.targetRepMs / est), 1, o.maxChain);
+  if (chain > 1) await run(chain); // with chain 1 the estimate call was the warm-up
+  const samples: number[] = [];
+  const t0 = now();
+  while (samples.length < o.minReps || (samples.length < o.maxReps && now() - t0 < o.budgetMs)) {
+    t = now();
+    await run(chain);
+    samples.push((now() - t) / chain);
+  }
+  return { ms: median(samples), chain, reps: samples.length, samplesMs: samples, firstMs };
+}
+
 /** `setup` is timed as setupMs; the first step (from this fresh page) as firstStepMs. */
 export async function timeMlp(setup: () => Promise<MlpHarness>, o: TimingOpts): Promise<MlpResult> {
   let t = now();
@@ -185,8 +240,10 @@ export async function timeMlp(setup: () => Promise<MlpHarness>, o: TimingOpts): 
     est = Math.min(est, now() - t);
   }
   const stepsPerSync = clamp(Math.ceil(o.targetRepMs / Math.max(est, 0.01)), 1, o.maxChain);
-  for (let i = 0; i < stepsPerSync; i++) await h.step();
-  await h.sync();
+  if (stepsPerSync > 1) { // warm at the timed length too (with 1, the warm-up above was exactly that)
+    for (let i = 0; i < stepsPerSync; i++) await h.step();
+    await h.sync();
+  }
   const samples: number[] = [];
   const t0 = now();
   let lastLoss = NaN;
@@ -200,6 +257,80 @@ export async function timeMlp(setup: () => Promise<MlpHarness>, o: TimingOpts): 
     msPerStep: median(samples), firstStepMs, setupMs, stepsPerSync, reps: samples.length, samplesMs: samples,
     firstLoss, lastLoss, note: h.ready ? `${h.note ?? ''}; tuned kernels ready ${readyMs.toFixed(0)} ms after the first step` : h.note,
   };
+}
+
+// ---------------------------------------------------------------- convolution and CNN workloads
+/** A conv2d case: input [N, C, H, W], OC output channels, square kernel, stride 1. */
+export interface ConvSpec { x: [number, number, number, number]; oc: number; k: number; pad: number }
+/** The CNN's two convolutions and a ResNet-like layer. */
+export const CONV_SHAPES: ConvSpec[] = [
+  { x: [64, 1, 28, 28], oc: 32, k: 3, pad: 1 },
+  { x: [64, 32, 14, 14], oc: 64, k: 3, pad: 1 },
+  { x: [16, 64, 56, 56], oc: 64, k: 3, pad: 1 },
+];
+export const convOutShape = (s: ConvSpec): [number, number, number, number] => {
+  const [N, , H, W] = s.x;
+  return [N, s.oc, H + 2 * s.pad - s.k + 1, W + 2 * s.pad - s.k + 1];
+};
+/** Forward FLOPs: 2*N*OC*OH*OW*C*KH*KW. */
+export const convFlops = (s: ConvSpec): number => {
+  const [N, , OH, OW] = convOutShape(s);
+  return 2 * N * s.oc * OH * OW * s.x[1] * s.k * s.k;
+};
+export const convLabel = (s: ConvSpec): string => `${s.x.join('x')} -> ${s.oc}, ${s.k}x${s.k} pad ${s.pad}`;
+/** x (NCHW, N(0,1)), w (OIHW, N(0, 1/fan-in)), r (the output's shape, N(0,1)): the objective is sum(conv(x, w) * r). */
+export function convInputs(s: ConvSpec): { x: Float32Array<ArrayBuffer>; w: Float32Array<ArrayBuffer>; r: Float32Array<ArrayBuffer> } {
+  const [N, C, H, W] = s.x;
+  const fanIn = C * s.k * s.k;
+  return {
+    x: randn(N * C * H * W, 21),
+    w: randn(s.oc * fanIn, 22, 1 / Math.sqrt(fanIn)),
+    r: randn(convOutShape(s).reduce((a, b) => a * b, 1), 23),
+  };
+}
+/** [N, C, H, W] -> [N, H, W, C] */
+export function nchwToNhwc(a: Float32Array, [N, C, H, W]: number[]): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(a.length);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++)
+    out[((n * H + h) * W + w) * C + c] = a[((n * C + c) * H + h) * W + w];
+  return out;
+}
+/** conv weight [O, I, KH, KW] -> [KH, KW, I, O] */
+export function oihwToHwio(a: Float32Array, [O, I, KH, KW]: number[]): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(a.length);
+  for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < KH; h++) for (let w = 0; w < KW; w++)
+    out[((h * KW + w) * I + i) * O + o] = a[((o * I + i) * KH + h) * KW + w];
+  return out;
+}
+
+/**
+ * The CNN: conv 3x3 32 (pad 1) + BatchNorm + ReLU + maxpool 2, conv 3x3 64 (pad 1) + BatchNorm +
+ * ReLU + maxpool 2, flatten, dense 128 + ReLU, dense 10; softmax cross-entropy, Adam; input
+ * [batch, 1, 28, 28]. BatchNorm: eps 1e-5, momentum 0.1, running variance unbiased (PyTorch's).
+ */
+export const CNN = { batch: 64, lr: 1e-3, eps: 1e-5, momentum: 0.1, inferBatches: [1, 256] };
+/**
+ * Initial parameters, PyTorch layout (conv [O, I, KH, KW], dense [out, in] with `in` in NCHW flatten
+ * order c*49 + h*7 + w), N(0, 1/(3 fan-in)) like U(±1/sqrt(fan-in)); biases zero, BN scale 1, shift 0.
+ */
+export function cnnParams(): {
+  conv1: Float32Array<ArrayBuffer>; conv2: Float32Array<ArrayBuffer>; fc1: Float32Array<ArrayBuffer>; fc2: Float32Array<ArrayBuffer>;
+  shapes: { conv1: number[]; conv2: number[]; fc1: number[]; fc2: number[] };
+} {
+  const shapes = { conv1: [32, 1, 3, 3], conv2: [64, 32, 3, 3], fc1: [128, 64 * 7 * 7], fc2: [10, 128] };
+  const init = (shape: number[], seed: number) => {
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    return randn(shape.reduce((a, b) => a * b, 1), seed, 1 / Math.sqrt(3 * fanIn));
+  };
+  return { conv1: init(shapes.conv1, 31), conv2: init(shapes.conv2, 32), fc1: init(shapes.fc1, 33), fc2: init(shapes.fc2, 34), shapes };
+}
+/** Training batch: x [64, 1, 28, 28] N(0,1), labels in 0..9 (int and one-hot). */
+export function cnnData(batch = CNN.batch): { x: Float32Array<ArrayBuffer>; y: Int32Array<ArrayBuffer>; yOneHot: Float32Array<ArrayBuffer> } {
+  const x = randn(batch * 28 * 28, 35);
+  const y = randint(batch, 10, 36);
+  const yOneHot = new Float32Array(batch * 10);
+  for (let i = 0; i < batch; i++) yOneHot[i * 10 + y[i]] = 1;
+  return { x, y, yOneHot };
 }
 
 /** Wraps an error so that puppeteer carries a readable message back. */

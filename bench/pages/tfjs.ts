@@ -3,7 +3,12 @@ import * as tf from '@tensorflow/tfjs-core';
 // @ts-ignore: a side-effect module without its own types entry
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core alone registers no gradients
 import '@tensorflow/tfjs-backend-webgpu';
-import { adapterInfo, expose, matmulInputs, MLP, mlpData, mlpParams, timeMatmul, timeMlp } from './common';
+import { conv2DBackpropFilter } from '@tensorflow/tfjs-core/dist/ops/conv2d_backprop_filter';
+import { conv2DBackpropInput } from '@tensorflow/tfjs-core/dist/ops/conv2d_backprop_input';
+import {
+  adapterInfo, CNN, cnnData, cnnParams, CONV_SHAPES, convFlops, convInputs, convOutShape, expose, matmulInputs, MLP, mlpData,
+  mlpParams, nchwToNhwc, oihwToHwio, timeChain, timeMatmul, timeMlp, transpose,
+} from './common';
 
 let ready: Promise<void> | undefined;
 function init(): Promise<void> {
@@ -15,8 +20,126 @@ function init(): Promise<void> {
   return ready;
 }
 
+const nhwc = ([N, C, H, W]: number[]): [number, number, number, number] => [N, H, W, C];
+
+/**
+ * The CNN in tfjs-core ops, NHWC (TF.js's native layout; its maxPool has no NCHW). Same initial
+ * weights as the others: conv weights as HWIO, dense 1 with its input rows permuted from NCHW to
+ * NHWC flatten order, so the model computes the same function.
+ */
+function cnnModel() {
+  const p = cnnParams();
+  const conv = (w: Float32Array, shape: number[]) => tf.variable(tf.tensor4d(oihwToHwio(w, shape), [shape[2], shape[3], shape[1], shape[0]]));
+  // fc1 [128, 3136 (c*49 + h*7 + w)] -> [3136 ((h*7 + w)*64 + c), 128]
+  const fc1 = new Float32Array(p.fc1.length);
+  for (let o = 0; o < 128; o++) for (let c = 0; c < 64; c++) for (let hw = 0; hw < 49; hw++) fc1[(hw * 64 + c) * 128 + o] = p.fc1[o * 3136 + c * 49 + hw];
+  const params = {
+    c1w: conv(p.conv1, p.shapes.conv1), c1b: tf.variable(tf.zeros([32])), g1: tf.variable(tf.ones([32])), be1: tf.variable(tf.zeros([32])),
+    c2w: conv(p.conv2, p.shapes.conv2), c2b: tf.variable(tf.zeros([64])), g2: tf.variable(tf.ones([64])), be2: tf.variable(tf.zeros([64])),
+    f1w: tf.variable(tf.tensor2d(fc1, [3136, 128])), f1b: tf.variable(tf.zeros([128])),
+    f2w: tf.variable(tf.tensor2d(transpose(p.fc2, 10, 128), [128, 10])), f2b: tf.variable(tf.zeros([10])),
+  };
+  const stats = {
+    rm1: tf.variable(tf.zeros([32]), false), rv1: tf.variable(tf.ones([32]), false),
+    rm2: tf.variable(tf.zeros([64]), false), rv2: tf.variable(tf.ones([64]), false),
+  };
+  const block = (x: tf.Tensor4D, w: tf.Variable, b: tf.Variable, g: tf.Variable, be: tf.Variable, rm: tf.Variable, rv: tf.Variable, training: boolean) => {
+    let h = tf.add(tf.conv2d(x, w as tf.Tensor4D, 1, 1), b) as tf.Tensor4D;
+    if (training) {
+      const { mean, variance } = tf.moments(h, [0, 1, 2]);
+      const n = h.size / h.shape[3];
+      rm.assign(tf.add(tf.mul(rm, 1 - CNN.momentum), tf.mul(mean, CNN.momentum)));
+      rv.assign(tf.add(tf.mul(rv, 1 - CNN.momentum), tf.mul(variance, (CNN.momentum * n) / (n - 1))));
+      h = tf.batchNorm(h, mean, variance, be, g, CNN.eps) as tf.Tensor4D;
+    } else {
+      h = tf.batchNorm(h, rm, rv, be, g, CNN.eps) as tf.Tensor4D;
+    }
+    return tf.maxPool(tf.relu(h), 2, 2, 'valid');
+  };
+  const forward = (x: tf.Tensor4D, training: boolean) => {
+    const P = params, S = stats;
+    const h1 = block(x, P.c1w, P.c1b, P.g1, P.be1, S.rm1, S.rv1, training);
+    const h2 = block(h1, P.c2w, P.c2b, P.g2, P.be2, S.rm2, S.rv2, training);
+    const f = tf.relu(tf.add(tf.matMul(tf.reshape(h2, [x.shape[0], 3136]), P.f1w), P.f1b));
+    return tf.add(tf.matMul(f, P.f2w), P.f2b);
+  };
+  const note = 'tfjs-core ops, NHWC: conv2d + tf.moments + tf.batchNorm + relu + maxPool';
+  return { params, stats, forward, note };
+}
+
 expose({
   adapter: adapterInfo,
+  async conv(i, dir, o) {
+    await init();
+    const s = CONV_SHAPES[i];
+    const d = convInputs(s);
+    const wShape = [s.oc, s.x[1], s.k, s.k];
+    const x = tf.tensor4d(nchwToNhwc(d.x, s.x), nhwc(s.x));
+    const w = tf.tensor4d(oihwToHwio(d.w, wShape), [s.k, s.k, s.x[1], s.oc]);
+    const r = tf.tensor4d(nchwToNhwc(d.r, convOutShape(s)), nhwc(convOutShape(s)));
+    // The gradients of sum(conv(x, w) * r) are the two backprop ops with dy = r: what tf.grads runs
+    // for conv2d, without the forward conv that eager tf.grads would also record.
+    const call = dir === 'fwd'
+      ? () => [tf.conv2d(x, w, 1, s.pad)]
+      : () => [conv2DBackpropInput(x.shape, r, w, 1, s.pad), conv2DBackpropFilter(x, r, w.shape, 1, s.pad)];
+    try {
+      const t = await timeChain(async (k) => {
+        let out: tf.Tensor[] = [];
+        for (let j = 0; j < k; j++) {
+          for (const a of out) a.dispose();
+          out = call();
+        }
+        await out[0].data();
+        for (const a of out) a.dispose();
+      }, o);
+      const flops = convFlops(s) * (dir === 'fwd' ? 1 : 2);
+      return {
+        gflops: flops / (t.ms * 1e6), msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs,
+        note: dir === 'fwd' ? 'tf.conv2d, NHWC' : 'conv2DBackpropInput + conv2DBackpropFilter (dy = r), NHWC',
+      };
+    } finally {
+      x.dispose(); w.dispose(); r.dispose();
+    }
+  },
+  cnn: (o) => timeMlp(async () => {
+    await init();
+    const { x: xd, yOneHot } = cnnData();
+    const x = tf.tensor4d(xd, [CNN.batch, 28, 28, 1]); // C = 1: NCHW and NHWC are the same data
+    const y = tf.tensor2d(yOneHot, [CNN.batch, 10]);
+    const { params, forward, note } = cnnModel();
+    const vars = Object.values(params);
+    const opt = tf.train.adam(CNN.lr);
+    await Promise.all(vars.map((p) => p.data()));
+    let last: tf.Scalar | null = null;
+    return {
+      step() {
+        const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x, true)) as tf.Scalar, true, vars);
+        last?.dispose();
+        last = cost;
+      },
+      async sync() { return (await last!.data())[0]; },
+      note: `${note}; tf.train.adam, tf.losses.softmaxCrossEntropy on one-hot labels`,
+    };
+  }, o),
+  async cnnInfer(batch, o) {
+    await init();
+    const { forward, note } = cnnModel();
+    const x = tf.tensor4d(cnnData(batch).x, [batch, 28, 28, 1]);
+    try {
+      const t = await timeChain(async (k) => {
+        let out: tf.Tensor | undefined;
+        for (let j = 0; j < k; j++) {
+          out?.dispose();
+          out = tf.tidy(() => forward(x, false));
+        }
+        await out!.data();
+        out!.dispose();
+      }, o);
+      return { batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `${note}; running statistics, tf.tidy` };
+    } finally {
+      x.dispose();
+    }
+  },
   async matmul(n, o) {
     await init();
     const { a, b } = matmulInputs(n);
