@@ -42,6 +42,29 @@ async function timeCompiled(f: any, args: any[], o: Parameters<typeof timeChain>
 }
 
 /** The CNN as kn.nn modules, with the shared initial weights (module indices: 0, 4 conv; 1, 5 BN; 9, 11 dense). */
+/** A compiled Adam training step on fixed data, in the shape the step timer wants. */
+function adamStep(kn: any, model: any, lr: number, x: any, y: any, note: string) {
+  const opt = new kn.optim.Adam(model.parameters(), { lr });
+  const step = kn.compile((xb: any, yb: any) => {
+    const loss = kn.F.crossEntropy(model.forward(xb), yb);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    return loss;
+  });
+  let last: any;
+  return {
+    async step() {
+      const loss = await step(x, y);
+      if (last && last !== loss) last.dispose?.();
+      last = loss;
+    },
+    async sync() { return Number(await last.item()); },
+    ready: () => step.ready(),
+    note,
+  };
+}
+
 async function cnnModel(kn: any): Promise<{ model: any; note: string }> {
   const nn = kn.nn;
   const model = new nn.Sequential(
@@ -95,25 +118,7 @@ expose({
     const x = kn.tensor(xd, [CNN.batch, 1, 28, 28]);
     const y = kn.tensor(yd, [CNN.batch], { dtype: 'int32' });
     const { model, note } = await cnnModel(kn);
-    const opt = new kn.optim.Adam(model.parameters(), { lr: CNN.lr });
-    const step = kn.compile((xb: any, yb: any) => {
-      const loss = kn.F.crossEntropy(model.forward(xb), yb);
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
-    let last: any;
-    return {
-      async step() {
-        const loss = await step(x, y);
-        if (last && last !== loss) last.dispose?.();
-        last = loss;
-      },
-      async sync() { return Number(await last.item()); },
-      ready: () => step.ready(),
-      note: `${note}; kn.compile(forward + crossEntropy + backward + Adam), int32 labels`,
-    };
+    return adamStep(kn, model, CNN.lr, x, y, `${note}; kn.compile(forward + crossEntropy + backward + Adam), int32 labels`);
   }, o),
   async cnnInfer(batch, o) {
     const kn = await kiln();
@@ -177,24 +182,6 @@ expose({
     } catch (e) {
       note += `; loadStateDict failed (${(e as Error)?.message}), Kiln's own initial weights`;
     }
-    const opt = new kn.optim.Adam(model.parameters(), { lr: MLP.lr });
-    const step = kn.compile((xb: any, yb: any) => {
-      const loss = kn.F.crossEntropy(model.forward(xb), yb);
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
-    let last: any;
-    return {
-      async step() {
-        const loss = await step(x, y);
-        if (last && last !== loss) last.dispose?.();
-        last = loss;
-      },
-      async sync() { return Number(await last.item()); },
-      ready: () => step.ready(),
-      note,
-    };
+    return adamStep(kn, model, MLP.lr, x, y, note);
   }, o),
 });
