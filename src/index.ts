@@ -33,6 +33,7 @@ import * as norm from './layers/norm.js';
 import * as resample from './layers/resample.js';
 import * as embedding from './layers/embedding.js';
 import * as rnn from './layers/rnn.js';
+import * as attention from './layers/attention.js';
 import { Module, Parameter } from './layers/module.js';
 import { SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer } from './train/optim.js';
 import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
@@ -49,7 +50,7 @@ import { normalArray, uniformArray } from './layers/random.js';
 import type { DType } from './graph/ir.js';
 
 const { nextRandom: _nextRandom, resetDropoutStream: _reset, ...publicF } = layersF;
-export const F = { ...publicF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d, interpolate: resample.interpolate, pad: resample.pad, embedding: embedding.embedding, rotaryEmbedding: embedding.rotaryEmbedding };
+export const F = { ...publicF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d, interpolate: resample.interpolate, pad: resample.pad, embedding: embedding.embedding, rotaryEmbedding: embedding.rotaryEmbedding, scaledDotProductAttention: attention.scaledDotProductAttention };
 export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d,
   Upsample: resample.Upsample, UpsamplingNearest2d: resample.UpsamplingNearest2d, UpsamplingBilinear2d: resample.UpsamplingBilinear2d, Unflatten: resample.Unflatten,
   ZeroPad2d: resample.ZeroPad2d, ConstantPad1d: resample.ConstantPad1d, ConstantPad2d: resample.ConstantPad2d, ConstantPad3d: resample.ConstantPad3d,
@@ -70,6 +71,7 @@ export const train = {
 export type { Transform, PaddingMode, RandomCropOptions } from './train/augment.js';
 export type { EmbeddingOptions, RotaryOptions } from './layers/embedding.js';
 export type { RNNOptions } from './layers/rnn.js';
+export type { AttentionOptions } from './layers/attention.js';
 export type { CheckpointContents, CheckpointTargets, LoadedCheckpoint, CheckpointBackend } from './train/checkpoint.js';
 export type { SafeTensor, SafeDType } from './train/safetensors.js';
 export type { FitOptions, Callback, FitContext, History, Logs } from './train/fit.js';
