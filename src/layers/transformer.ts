@@ -1,0 +1,2 @@
+// The Transformer layers, as torch.nn.TransformerEncoderLayer & co.
+export { MultiheadAttention } from './mha.js';
