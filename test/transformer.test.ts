@@ -18,7 +18,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
-import { MultiheadAttention } from '../src/layers/transformer.js';
+import {
+  MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer,
+} from '../src/layers/transformer.js';
 
 interface T { shape: number[]; data: number[] }
 interface Mask { dtype: 'bool' | 'float32'; shape: number[]; data: (number | boolean)[] }
@@ -29,8 +31,10 @@ const worst: Record<string, number> = {};
 
 const f32 = (t: T, opts: { requiresGrad?: boolean } = {}) => kn.tensor(Float32Array.from(t.data), t.shape, opts);
 const tensors = (s: Record<string, T>) => Object.fromEntries(Object.entries(s).map(([k, t]) => [k, f32(t)]));
-const mask = (m: Mask | undefined): kn.Tensor | undefined => {
+/** A mask of the JSON; "causal" stands for Transformer.generateSquareSubsequentMask(L). */
+const mask = (m: Mask | 'causal' | undefined, L = 0): kn.Tensor | undefined => {
   if (!m) return undefined;
+  if (m === 'causal') return Transformer.generateSquareSubsequentMask(L);
   if (m.dtype === 'bool') return kn.tensor(Uint8Array.from(m.data, (v) => (v ? 1 : 0)), m.shape, { dtype: 'bool' });
   return f32(m as T);
 };
@@ -66,7 +70,14 @@ afterAll(() => {
 });
 
 function build(c: any): kn.nn.Module {
-  if (c.module === 'MultiheadAttention') return new MultiheadAttention(c.args[0], c.args[1], c.options);
+  switch (c.module) {
+    case 'MultiheadAttention': return new MultiheadAttention(c.args[0], c.args[1], c.options);
+    case 'TransformerEncoderLayer': return new TransformerEncoderLayer(c.args[0], c.args[1], c.options);
+    case 'TransformerDecoderLayer': return new TransformerDecoderLayer(c.args[0], c.args[1], c.options);
+    case 'TransformerEncoder':
+      return new TransformerEncoder(new TransformerEncoderLayer(c.args[0], c.args[1], c.options), c.numLayers, { norm: new kn.nn.LayerNorm(c.args[0]) });
+    case 'Transformer': return new Transformer(c.options);
+  }
   throw new Error(`unknown module ${c.module}`);
 }
 
@@ -78,6 +89,19 @@ function forwardCase(m: kn.nn.Module, c: any): { out: kn.Tensor; weights: kn.Ten
     const q = leaves.query, k = c.selfAttn ? q : leaves.key, v = c.selfAttn ? q : leaves.value;
     const [out, weights] = m.forward(q, k, v, { ...c.forward, keyPaddingMask: mask(mk.key_padding_mask), attnMask: mask(mk.attn_mask) });
     return { out, weights, leaves };
+  }
+  // the length of a sequence, for its causal mask
+  const len = (x: kn.Tensor) => x.shape[x.ndim === 2 || !c.options.batchFirst ? 0 : 1];
+  const { src, tgt, memory } = leaves;
+  if (m instanceof TransformerEncoderLayer) return { out: m.forward(src, { srcMask: mask(mk.src_mask, len(src)), srcKeyPaddingMask: mask(mk.src_key_padding_mask) }), weights: null, leaves };
+  if (m instanceof TransformerEncoder) return { out: m.forward(src, { mask: mask(mk.mask), srcKeyPaddingMask: mask(mk.src_key_padding_mask) }), weights: null, leaves };
+  const dec = {
+    tgtMask: mask(mk.tgt_mask, len(tgt)), memoryMask: mask(mk.memory_mask),
+    tgtKeyPaddingMask: mask(mk.tgt_key_padding_mask), memoryKeyPaddingMask: mask(mk.memory_key_padding_mask),
+  };
+  if (m instanceof TransformerDecoderLayer) return { out: m.forward(tgt, memory, dec), weights: null, leaves };
+  if (m instanceof Transformer) {
+    return { out: m.forward(src, tgt, { ...dec, srcMask: mask(mk.src_mask), srcKeyPaddingMask: mask(mk.src_key_padding_mask) }), weights: null, leaves };
   }
   throw new Error(`unknown module ${c.module}`);
 }
@@ -106,6 +130,10 @@ function goldenCases(pred: (c: any) => boolean): void {
 
 describe('golden: MultiheadAttention against PyTorch', () => {
   goldenCases((c) => c.module === 'MultiheadAttention');
+});
+
+describe('golden: Transformer layers against PyTorch', () => {
+  goldenCases((c) => c.module !== 'MultiheadAttention');
 });
 
 describe('MultiheadAttention: initialisation, masks, dropout', () => {
