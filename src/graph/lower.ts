@@ -12,6 +12,8 @@ import { elementwiseKernel } from '../shaders/elementwise.js';
 import { reduceKernel, type Combine } from '../shaders/reduce.js';
 import { rowsKernel, momentsKernel } from '../shaders/rows.js';
 import { matmulKernel, vectorLoads, type MatmulTiling } from '../shaders/matmul.js';
+import { attentionKernel, attentionBlock } from '../shaders/attention.js';
+import { attentionInputs, attentionDims, type AttentionAttrs } from './ops/attention.js';
 
 export interface Dispatch { wgsl: string; workgroups: [number, number, number]; buffers: SharedBuffer[] }
 
@@ -22,6 +24,9 @@ export interface LowerContext {
   tiling?: MatmulTiling;
   /** the device has subgroups and they are not switched off (kn.debug.setSubgroups) */
   subgroups?: boolean;
+  /** maxComputeWorkgroupStorageSize and maxComputeInvocationsPerWorkgroup (WebGPU's defaults when absent) */
+  workgroupStorage?: number;
+  maxInvocations?: number;
 }
 
 const wgslType = (d: DType): string => (d === 'float32' || d === 'float16' ? 'f32' : d === 'bool' ? 'bool' : 'i32');
@@ -308,6 +313,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       return [{ ...k, buffers: b.bufferList() }];
     }
     case 'concat': return lowerConcat(g, ctx);
+    case 'attention': return lowerAttention(g, b, ctx);
     case 'reduce': {
       const core = g.core!, x = core.inputs[0];
       const axes: number[] = core.attrs.axes;
@@ -399,6 +405,48 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       return [{ ...k, buffers: b.bufferList() }];
     }
   }
+}
+
+/**
+ * Flash attention: each operand becomes a function of (batch, row, column) that reads it in
+ * place (strided views, broadcast batch dims and masks are index arithmetic; dropout's uniform
+ * numbers are the rand hash at the score's own index, so forward and backward agree).
+ */
+function lowerAttention(g: Group, b: Builder, ctx: LowerContext): Dispatch[] {
+  const core = g.core!, attrs = core.attrs as AttentionAttrs;
+  const ins = attentionInputs(core.op, attrs, core.inputs);
+  const { L, S, E, Ev } = attentionDims(ins.q.shape, ins.k.shape, ins.v.shape);
+  const batch = core.shape.slice(0, -2);
+  const fns: string[] = [];
+  const loader = (name: string, n: Node, type: string, wrap = (x: string) => x) => {
+    const body = b.scoped(() => {
+      const bd = b.dims({ flat: 'bi' }, batch), r = n.shape.length;
+      // the input's leading dims are the batch's last ones; size-1 dims broadcast
+      const dims = n.shape.map((d, k) => (d === 1 ? '0u' : k === r - 2 ? 'i' : k === r - 1 ? 'j' : bd[batch.length - (r - 2) + k]));
+      b.emit(`return ${wrap(b.value(n, { dims }))};`);
+    });
+    fns.push(`fn ${name}(bi: u32, i: u32, j: u32) -> ${type} {\n${body}\n}`);
+  };
+  loader('kn_q', ins.q, 'f32');
+  loader('kn_k', ins.k, 'f32');
+  loader('kn_v', ins.v, 'f32');
+  if (ins.mask) loader('kn_mask', ins.mask, attrs.mask === 'bool' ? 'bool' : 'f32');
+  if (ins.rand) loader('kn_keep', ins.rand, 'f32', (r) => `select(0.0, ${f32(1 / (1 - attrs.dropoutP))}, ${r} >= ${f32(attrs.dropoutP)})`);
+  if (ins.dO) loader('kn_do', ins.dO, 'f32');
+  if (ins.packed) loader('kn_o', ins.packed, 'f32');
+  const [R, C] = core.shape.slice(-2);
+  const store = b.scoped(() => b.store(core, `(bi * ${R}u + r) * ${C}u + c`, 'value'));
+  fns.push(`fn kn_store(bi: u32, r: u32, c: u32, value: f32) {\n${store}\n}`);
+  checkBindings(b, ctx, 'attention');
+  const block = attentionBlock(E, Ev, ctx.workgroupStorage);
+  if (!block) throw new Error(`internal: attention head dims ${E} + ${Ev} do not fit in workgroup memory (the front end should have used the composite; a Kiln bug)`);
+  const k = attentionKernel({
+    mode: core.op === 'attention' ? 'forward' : core.op === 'attentionGradQ' ? 'gradQ' : 'gradKV',
+    buffers: b.decls(), prelude: [PRELUDE, ...fns].join('\n'), batch: numel(batch), L, S, E, Ev,
+    scale: attrs.scale, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand,
+    workgroup: Math.min(64, ctx.maxInvocations ?? 256), block, maxPerDim: ctx.maxPerDim,
+  });
+  return [{ ...k, buffers: b.bufferList() }];
 }
 
 /** A concat with more inputs than one kernel can bind: one kernel per chunk of inputs. */

@@ -7,6 +7,7 @@
 import { type Node, numel } from './ir.js';
 import { ELEMENTWISE, castRef } from './ops/elementwise.js';
 import { FAMILY, viewSource, ravel, unravel, refReduce, refMatmul, refRows, type RefValue } from './ops/structural.js';
+import { refAttention } from './ops/attention.js';
 
 /** Values of `outputs` (and of every node on the way) in float64, by node. */
 export function evaluateReference(outputs: Node[], leafValues: Map<Node, ArrayLike<number>> = new Map()): Map<Node, Float64Array> {
@@ -73,6 +74,7 @@ function evaluateNode(n: Node, ins: Float64Array[]): Float64Array {
     case 'reduce': return refReduce(n.op, ref(0), n.attrs.axes);
     case 'matmul': return refMatmul(ref(0), ref(1));
     case 'rows': return refRows(n, ins.map((_, k) => ref(k)));
+    case 'attention': return refAttention(n, ins);
   }
   throw new Error(`reference: no float64 reference for op '${n.op}'`);
 }

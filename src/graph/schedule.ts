@@ -8,8 +8,9 @@ import { ELEMENTWISE } from './ops/elementwise.js';
 import { FAMILY } from './ops/structural.js';
 import { stridedView } from './views.js';
 import { state } from './state.js';
+import { rewriteAttention } from './patterns.js';
 
-export type GroupKind = 'elementwise' | 'reduce' | 'matmul' | 'rows' | 'concat';
+export type GroupKind = 'elementwise' | 'reduce' | 'matmul' | 'rows' | 'attention' | 'concat';
 
 export class Group {
   /** nodes this kernel stores, in the order they are computed */
@@ -44,6 +45,7 @@ export function assignBase(n: Node): Node {
 }
 
 export function schedule(targetList: Node[], maxBindings: number): Schedule {
+  if (state.fusion) rewriteAttention(targetList);
   const targets = new Set(targetList);
   const order = topoSort(targetList).filter((n) => !n.realized);
   for (const n of topoSort(targetList)) {
@@ -56,7 +58,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   const mat = new Set<Node>();
   for (const n of order) {
     const f = family(n);
-    if (targets.has(n) || f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'assign') mat.add(n);
+    if (targets.has(n) || f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'attention' || f === 'assign') mat.add(n);
     else if (f === 'elementwise' && ((consumers.get(n) ?? 0) > 1 || !state.fusion)) mat.add(n);
     else if (n.op === 'concat' && n.inputs.length > maxBindings / 2) mat.add(n);
     else if (f === 'view' && n.op !== 'concat' && (consumers.get(n) ?? 0) > 1 && !isCheapView(n)) mat.add(n);
@@ -64,9 +66,11 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   // matmul operands are read in place: strided views of buffers, or index arithmetic over
   // buffers (sliding windows, padding) read through a load function; anything else gets a buffer
   const isBuf = (x: Node) => x.realized || mat.has(x);
+  // (attention reads its operands the same way; its dropout's uniform numbers are computed in place)
   for (const n of order) {
-    if (family(n) !== 'matmul') continue;
+    if (family(n) !== 'matmul' && family(n) !== 'attention') continue;
     for (const operand of n.inputs) {
+      if (family(n) === 'attention' && operand.op === 'rand') continue;
       let base = operand;
       while (!isBuf(base) && family(base) === 'view' && base.inputs.length === 1) base = base.inputs[0];
       if (!base.realized && family(base) !== 'view') mat.add(base);
@@ -122,7 +126,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     if (concatParts.has(n)) continue; // its parts write its buffer
     const f = family(n);
     const kind: GroupKind = n.op === 'concat' && n.inputs.length > maxBindings / 2 ? 'concat'
-      : f === 'reduce' || f === 'matmul' || f === 'rows' ? f : 'elementwise';
+      : f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'attention' ? f : 'elementwise';
     const g = new Group(kind, kind === 'elementwise' || kind === 'concat' ? undefined : n);
     g.outputs.push(n);
     groups.push(g);

@@ -1,9 +1,13 @@
-// Scaled dot-product attention, as torch.nn.functional.scaled_dot_product_attention.
-// This is the composite form (matmul, scale, mask, softmax, matmul); the fused
-// flash-attention lowering replaces it where it applies.
-import { Tensor, tensor } from '../graph/tensor.js';
-import { broadcastShapes, sameShape, shapeStr } from '../graph/ir.js';
-import { dropout } from './functional.js';
+// Scaled dot-product attention, as torch.nn.functional.scaled_dot_product_attention: the
+// flash-attention ops (src/graph/ops/attention.ts: online softmax, no L x S buffer, forward
+// and backward, dropout replayed from the same counter-based random numbers), with the
+// composite form (matmul, scale, mask, softmax, matmul) where they do not apply.
+import { Tensor, tensor, make } from '../graph/tensor.js';
+import { broadcastShapes, sameShape, shapeStr, type Shape } from '../graph/ir.js';
+import { customGradient } from '../graph/autodiff.js';
+import { attentionShape, attentionInputList, type AttentionOp, type AttentionInputs, type AttentionAttrs } from '../graph/ops/attention.js';
+import { attentionBlock } from '../shaders/attention.js';
+import { dropout, nextRandom } from './functional.js';
 
 export interface AttentionOptions {
   /** bool (true = may attend) or float (added to the scores), broadcastable to [..., L, S] */
@@ -56,12 +60,43 @@ export function causalMask(L: number, S: number): Tensor {
  * A query row whose keys are all masked out gives NaN, as in PyTorch.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
-  const [L, S, E] = checkAttention(q, k, v, opts);
+  const [L, S, E, Ev] = checkAttention(q, k, v, opts);
   const scale = opts.scale ?? 1 / Math.sqrt(E);
-  let scores = q.matmul(k.transpose(-2, -1)).mul(scale);
-  const mask = opts.isCausal ? causalMask(L, S) : opts.attnMask;
-  if (mask) scores = mask.dtype === 'bool' ? mask.where(scores, -Infinity) : scores.add(mask);
+  const dropoutP = opts.training === false ? 0 : opts.dropoutP ?? 0;
+  const mask = opts.attnMask ?? null;
+  // A float mask that requires grad takes the composite path: the kernels give no mask
+  // gradient (it would be dS itself, an L x S tensor). Head dims too large for a block of
+  // rows in workgroup memory take it too.
+  if (mask?.requiresGrad || !attentionBlock(E, Ev)) return attentionComposite(q, k, v, { scale, dropoutP, mask: opts.isCausal ? causalMask(L, S) : mask });
+  const attrs: AttentionAttrs = { scale, causal: !!opts.isCausal, mask: mask ? (mask.dtype === 'bool' ? 'bool' : 'float') : 'none', dropoutP };
+  const operands: AttentionInputs<Tensor> = { q, k, v, mask: mask ?? undefined };
+  if (dropoutP > 0) operands.rand = nextRandom([...attentionShape('attention', q.shape, k.shape, v.shape).slice(0, -2), L, S]);
+  const op = (name: AttentionOp, extra: Partial<AttentionInputs<Tensor>> = {}) => {
+    const ins = { ...operands, ...extra };
+    return make(name, attentionInputList(ins), attrs, attentionShape(name, q.shape, k.shape, v.shape), 'float32');
+  };
+  const packed = op('attention'); // [..., L, Ev + 1]: O, then the row's logsumexp
+  const out = packed.narrow(-1, 0, Ev);
+  return customGradient(out, [q, k, v], (dO) => {
+    const ins = { dO, packed };
+    const dq = q.requiresGrad ? sumTo(op('attentionGradQ', ins), q.shape) : null;
+    const dkv = k.requiresGrad || v.requiresGrad ? op('attentionGradKV', ins) : null;
+    return [dq, dkv && k.requiresGrad ? sumTo(dkv.narrow(-1, 0, E), k.shape) : null, dkv && v.requiresGrad ? sumTo(dkv.narrow(-1, E, Ev), v.shape) : null];
+  });
+}
+
+/** The composite form: matmul, scale, mask, softmax, dropout, matmul (also the tests' second opinion). */
+export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, o: { scale: number; dropoutP: number; mask: Tensor | null }): Tensor {
+  let scores = q.matmul(k.transpose(-2, -1)).mul(o.scale);
+  if (o.mask) scores = o.mask.dtype === 'bool' ? o.mask.where(scores, -Infinity) : scores.add(o.mask);
   let p = scores.softmax(-1);
-  if (opts.dropoutP && opts.training !== false) p = dropout(p, opts.dropoutP);
+  if (o.dropoutP) p = dropout(p, o.dropoutP);
   return p.matmul(v);
+}
+
+/** Sums a gradient over the batch dims its operand was broadcast along. */
+function sumTo(g: Tensor, shape: Shape): Tensor {
+  const lead = g.ndim - shape.length;
+  const axes = g.shape.map((d, i) => (i < lead || (shape[i - lead] === 1 && d !== 1) ? i : -1)).filter((i) => i >= 0);
+  return axes.length ? g.sum(axes, true).reshape(...shape) : g;
 }

@@ -5,7 +5,7 @@ import { Node, type Shape, numel, contiguousStrides } from '../ir.js';
 
 type T = Tensor;
 
-export type Family = 'source' | 'elementwise' | 'view' | 'reduce' | 'matmul' | 'rows' | 'assign';
+export type Family = 'source' | 'elementwise' | 'view' | 'reduce' | 'matmul' | 'rows' | 'attention' | 'assign';
 
 /** Which family each non-elementwise op belongs to. */
 export const FAMILY: Record<string, Family> = {
@@ -15,6 +15,7 @@ export const FAMILY: Record<string, Family> = {
   sum: 'reduce', max: 'reduce', min: 'reduce', argmax: 'reduce', argmin: 'reduce',
   matmul: 'matmul',
   softmax: 'rows', crossEntropyRows: 'rows', moments: 'rows',
+  attention: 'attention', attentionGradQ: 'attention', attentionGradKV: 'attention', // ops/attention.ts
   assign: 'assign',
 };
 

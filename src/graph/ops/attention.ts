@@ -1,0 +1,127 @@
+// Flash attention as graph ops, defined once: 'attention' (the forward, packing O and the
+// per-row logsumexp as [..., L, Ev + 1]) and the two halves of its backward, 'attentionGradQ'
+// ([..., L, E]) and 'attentionGradKV' (dK and dV packed as [..., S, E + Ev]). Shape rules and
+// float64 references live here; the lowering is lowerAttention in lower.ts with the kernels
+// of src/shaders/attention.ts. Leading (batch) dims of every input broadcast.
+import { type Node, type Shape, broadcastShapes, numel } from '../ir.js';
+import { ravel, unravel } from './structural.js';
+
+export type AttentionOp = 'attention' | 'attentionGradQ' | 'attentionGradKV';
+
+export interface AttentionAttrs {
+  scale: number;
+  /** PyTorch's is_causal: query i sees keys j <= i */
+  causal: boolean;
+  /** 'bool': true = attend; 'float': added to the scores */
+  mask: 'none' | 'bool' | 'float';
+  /** > 0: an input holds uniform numbers [..., L, S] (a 'rand' node, evaluated in the kernel) */
+  dropoutP: number;
+}
+
+/** The operands of an attention node, in input order: q, k, v, [mask], [rand], then dO and the forward's packed output for the gradients. */
+export interface AttentionInputs<T> { q: T; k: T; v: T; mask?: T; rand?: T; dO?: T; packed?: T }
+
+export function attentionInputs<T>(op: string, attrs: AttentionAttrs, inputs: T[]): AttentionInputs<T> {
+  const [q, k, v, ...rest] = inputs;
+  const r: AttentionInputs<T> = { q, k, v };
+  if (attrs.mask !== 'none') r.mask = rest.shift();
+  if (attrs.dropoutP > 0) r.rand = rest.shift();
+  if (op !== 'attention') [r.dO, r.packed] = rest;
+  return r;
+}
+
+/** [L, S, E, Ev] and the broadcast batch shape of q, k, v. */
+export function attentionDims(q: Shape, k: Shape, v: Shape): { batch: number[]; L: number; S: number; E: number; Ev: number } {
+  const batch = broadcastShapes(broadcastShapes(q.slice(0, -2), k.slice(0, -2))!, v.slice(0, -2))!;
+  return { batch, L: q[q.length - 2], S: k[k.length - 2], E: q[q.length - 1], Ev: v[v.length - 1] };
+}
+
+/** The output shape of an attention op (operand shapes already checked by checkAttention). */
+export function attentionShape(op: AttentionOp, q: Shape, k: Shape, v: Shape): number[] {
+  const { batch, L, S, E, Ev } = attentionDims(q, k, v);
+  return op === 'attention' ? [...batch, L, Ev + 1] : op === 'attentionGradQ' ? [...batch, L, E] : [...batch, S, E + Ev];
+}
+
+/** Inputs in node order. */
+export function attentionInputList<T>(ins: AttentionInputs<T>): T[] {
+  return [ins.q, ins.k, ins.v, ins.mask, ins.rand, ins.dO, ins.packed].filter((t): t is T => t !== undefined);
+}
+
+/** The float64 reference of all three ops (tests only). */
+export function refAttention(n: Node, values: Float64Array[]): Float64Array {
+  const attrs = n.attrs as AttentionAttrs;
+  const nodes = attentionInputs(n.op, attrs, n.inputs), vals = attentionInputs(n.op, attrs, values);
+  const { batch, L, S, E, Ev } = attentionDims(nodes.q.shape, nodes.k.shape, nodes.v.shape);
+  // element (b, r, c) of an input whose leading dims broadcast against the batch
+  const reader = (node: Node | undefined, data: Float64Array | undefined) => (bIdx: number[], r: number, c: number) => {
+    const sh = node!.shape, lead = sh.length - 2;
+    const idx = [...bIdx.slice(bIdx.length - lead), r, c].map((x, d) => (sh[d] === 1 ? 0 : x));
+    return data![ravel(idx, sh)];
+  };
+  const q = reader(nodes.q, vals.q), k = reader(nodes.k, vals.k), v = reader(nodes.v, vals.v);
+  const mask = reader(nodes.mask, vals.mask), rand = reader(nodes.rand, vals.rand);
+  const dO = reader(nodes.dO, vals.dO), packed = reader(nodes.packed, vals.packed);
+  const out = new Float64Array(numel(n.shape)), C = n.shape[n.shape.length - 1];
+  const P = new Float64Array(L * S), Z = new Float64Array(L * S).fill(1);
+  for (let b = 0; b < numel(batch); b++) {
+    const bIdx = unravel(b, batch);
+    // P = softmax(scale q k^T + mask), -inf where masked; a row with every key masked is NaN
+    for (let i = 0; i < L; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < S; j++) {
+        let s = 0;
+        for (let e = 0; e < E; e++) s += q(bIdx, i, e) * k(bIdx, j, e);
+        s *= attrs.scale;
+        if (attrs.mask === 'float') s += mask(bIdx, i, j);
+        if ((attrs.causal && j > i) || (attrs.mask === 'bool' && !mask(bIdx, i, j))) s = -Infinity;
+        P[i * S + j] = s;
+        m = Math.max(m, s);
+        if (attrs.dropoutP > 0) Z[i * S + j] = rand(bIdx, i, j) >= attrs.dropoutP ? 1 / (1 - attrs.dropoutP) : 0;
+      }
+      let sum = 0;
+      for (let j = 0; j < S; j++) { P[i * S + j] = Math.exp(P[i * S + j] - m); sum += P[i * S + j]; }
+      for (let j = 0; j < S; j++) P[i * S + j] /= sum;
+      if (n.op === 'attention') {
+        for (let e = 0; e < Ev; e++) {
+          let o = 0;
+          for (let j = 0; j < S; j++) o += P[i * S + j] * Z[i * S + j] * v(bIdx, j, e);
+          out[(b * L + i) * C + e] = o;
+        }
+        out[(b * L + i) * C + Ev] = m + Math.log(sum);
+      }
+    }
+    if (n.op === 'attention') continue;
+    // dS = P * (dP - D), dP = (dO v^T) * Z, D = rowsum(dO * O)
+    const dS = new Float64Array(L * S);
+    for (let i = 0; i < L; i++) {
+      let D = 0;
+      for (let e = 0; e < Ev; e++) D += dO(bIdx, i, e) * packed(bIdx, i, e);
+      for (let j = 0; j < S; j++) {
+        let dp = 0;
+        for (let e = 0; e < Ev; e++) dp += dO(bIdx, i, e) * v(bIdx, j, e);
+        dS[i * S + j] = P[i * S + j] * (dp * Z[i * S + j] - D);
+      }
+    }
+    if (n.op === 'attentionGradQ') {
+      for (let i = 0; i < L; i++) for (let e = 0; e < E; e++) {
+        let g = 0;
+        for (let j = 0; j < S; j++) g += dS[i * S + j] * k(bIdx, j, e);
+        out[(b * L + i) * C + e] = g * attrs.scale;
+      }
+      continue;
+    }
+    for (let j = 0; j < S; j++) {
+      for (let e = 0; e < E; e++) {
+        let g = 0;
+        for (let i = 0; i < L; i++) g += dS[i * S + j] * q(bIdx, i, e);
+        out[(b * S + j) * C + e] = g * attrs.scale;
+      }
+      for (let e = 0; e < Ev; e++) {
+        let g = 0;
+        for (let i = 0; i < L; i++) g += P[i * S + j] * Z[i * S + j] * dO(bIdx, i, e);
+        out[(b * S + j) * C + E + e] = g;
+      }
+    }
+  }
+  return out;
+}
