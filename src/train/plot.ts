@@ -376,3 +376,124 @@ export function encodePNG(img: Image, deflate: (b: Uint8Array) => Uint8Array): U
   for (const p of parts) { out.set(p, o); o += p.length; }
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// Horizontal bar charts: one row of bars per category (e.g. a benchmark workload), one bar per
+// series in every row (e.g. a peer), drawn from a base value, on a linear or log axis.
+
+export interface BarChartSpec {
+  title?: string;
+  /** one row per category, labelled on the left */
+  categories: string[];
+  /** one bar per series in every row: values[i] belongs to categories[i]; a non-finite value (or, on a log axis, one <= 0) draws no bar */
+  series: Series[];
+  xLabel?: string;
+  width?: number;
+  height?: number;
+  /** log10 value axis, for ratios that span decades */
+  log?: boolean;
+  /** bars start here and a black line marks it: default 1 on a log axis (a ratio of 1), else 0 */
+  base?: number;
+  /** tick label text; default the number itself */
+  format?: (v: number) => string;
+}
+
+/** Ticks of a log10 axis over [10^lo, 10^hi]: decades, with 2 and 5 between them when few decades show. */
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  const steps = hi - lo <= 2 ? [1, 2, 5] : [1];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of steps) {
+      const v = m * 10 ** e;
+      const t = Math.log10(v);
+      if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push(Number(v.toPrecision(6)));
+    }
+  }
+  return out;
+}
+
+/** Renders a horizontal bar chart with a value axis, grid, category labels and a legend. */
+export function renderBarChart(spec: BarChartSpec): Image {
+  const { width = 640, height = 400, title = '', xLabel = '', log = false } = spec;
+  if (!Number.isInteger(width) || width < 200) throw new Error(`renderBarChart: width must be an integer >= 200, got ${width}`);
+  if (!Number.isInteger(height) || height < 100) throw new Error(`renderBarChart: height must be an integer >= 100, got ${height}`);
+  if (!Array.isArray(spec.categories) || spec.categories.length === 0) throw new Error('renderBarChart: categories must be a non-empty array of strings');
+  if (!Array.isArray(spec.series) || spec.series.length === 0) throw new Error('renderBarChart: series must be a non-empty array of {name, values}');
+  for (const se of spec.series) {
+    if (!Array.isArray(se.values) || se.values.length !== spec.categories.length) {
+      throw new Error(`renderBarChart: series '${se.name}' needs one value per category (${spec.categories.length}), got ${Array.isArray(se.values) ? se.values.length : typeof se.values}`);
+    }
+  }
+  const base = spec.base ?? (log ? 1 : 0);
+  if (log && !(base > 0)) throw new Error(`renderBarChart: a log axis needs base > 0, got ${base}`);
+  const shown = (v: number) => Number.isFinite(v) && (!log || v > 0);
+  const t = (v: number) => (log ? Math.log10(v) : v);
+
+  // Value range: every shown value and the base, padded to whole ticks.
+  let lo = t(base), hi = t(base);
+  for (const se of spec.series) for (const v of se.values) if (shown(v)) { lo = Math.min(lo, t(v)); hi = Math.max(hi, t(v)); }
+  let ticksAt: number[];
+  if (log) {
+    lo = Math.floor(lo + 1e-9);
+    hi = Math.max(Math.ceil(hi - 1e-9), lo + 1);
+    ticksAt = logTicks(lo, hi);
+  } else {
+    if (lo === hi) hi = lo + 1;
+    const step = niceStep(hi - lo, 6);
+    lo = Math.floor(lo / step + 1e-9) * step;
+    hi = Math.ceil(hi / step - 1e-9) * step;
+    ticksAt = ticks(lo, hi, step);
+  }
+  const fmt = spec.format ?? ((v: number) => String(Number(v.toPrecision(3))));
+
+  const cv = new Canvas(width, height, WHITE);
+  const s = width >= 480 && height >= 300 ? 2 : 1; // title, axis label and legend
+  const pad = 4 * s;
+  const tickLen = 3 * s;
+  const lineH = (GLYPH_H + GLYPH_DESCENT) * s;
+  const labelW = Math.max(...spec.categories.map((c) => textWidth(c, 1)));
+  const top = pad * 2 + (title ? lineH + pad : 0);
+  const bottom = height - (pad + (xLabel ? lineH + pad : 0) + GLYPH_H + pad + tickLen);
+  const left = pad + labelW + pad;
+  const right = width - pad * 3 - textWidth(fmt(ticksAt[ticksAt.length - 1] ?? 0), 1) / 2;
+  if (right - left < 40 || bottom - top < spec.categories.length) {
+    throw new Error(`renderBarChart: ${width}x${height} leaves no room for ${spec.categories.length} rows labelled up to ${labelW} px wide`);
+  }
+  const px = (v: number) => left + ((t(v) - lo) / (hi - lo)) * (right - left);
+
+  // Grid and tick labels along the bottom.
+  for (const v of ticksAt) {
+    const x = Math.round(px(v));
+    cv.line(x, top, x, bottom, GRID);
+    cv.line(x, bottom, x, bottom + tickLen, BLACK);
+    const l = fmt(v);
+    cv.text(x - Math.floor(textWidth(l, 1) / 2), bottom + tickLen + pad, l, 1, TEXT);
+  }
+  cv.line(left, top, right, top, FRAME);
+  cv.line(right, top, right, bottom, FRAME);
+  cv.line(left, top, left, bottom, FRAME);
+  cv.line(left, bottom, right, bottom, BLACK);
+
+  // Rows: a label, then one bar per series from the base.
+  const colors = spec.series.map((se, i) => parseColor(se.color, i));
+  const rowH = (bottom - top) / spec.categories.length;
+  const gap = Math.max(1, Math.round(rowH * 0.2));
+  const barH = Math.max(1, Math.floor((rowH - gap) / spec.series.length));
+  const x0 = Math.round(px(base));
+  spec.categories.forEach((c, i) => {
+    const y = top + i * rowH;
+    cv.text(left - pad - textWidth(c, 1), Math.round(y + rowH / 2 - GLYPH_H / 2), c, 1, TEXT);
+    spec.series.forEach((se, j) => {
+      const v = se.values[i];
+      if (!shown(v)) return;
+      const x1 = Math.round(px(v));
+      cv.fill(Math.min(x0, x1), Math.round(y + gap / 2 + j * barH), Math.max(1, Math.abs(x1 - x0)), barH, colors[j], true);
+    });
+  });
+  cv.line(x0, top, x0, bottom, BLACK);
+
+  if (title) cv.text(Math.round((left + right - textWidth(title, s)) / 2), pad * 2, title, s, BLACK);
+  if (xLabel) cv.text(Math.round((left + right - textWidth(xLabel, s)) / 2), height - pad - lineH, xLabel, s, TEXT);
+  drawLegend(cv, spec.series, colors, { left, right, top, bottom }, s);
+  return { width, height, rgba: cv.rgba };
+}

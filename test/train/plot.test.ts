@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, encodePNG, niceStep, renderLineChart, type Image } from '../../src/train/plot.js';
+import { crc32, encodePNG, niceStep, renderBarChart, renderLineChart, type Image } from '../../src/train/plot.js';
 import { writeChartsPNG } from '../../src/train/plot_node.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -125,6 +125,59 @@ describe('renderLineChart', () => {
     expect(niceStep(1, 5)).toBeCloseTo(0.2);
     expect(niceStep(100, 5)).toBe(20);
     expect(niceStep(7, 5)).toBe(1);
+  });
+});
+
+describe('renderBarChart', () => {
+  const spec = {
+    title: 'Kiln speed / peer',
+    categories: ['matmul 1024', 'MLP step', 'attention fwd 2048'],
+    series: [
+      { name: 'TF.js', values: [7, 2.5, 0.5], color: '#ff0000' },
+      { name: 'ORT', values: [NaN, 30, 1.2], color: [0, 0, 255] as [number, number, number] },
+    ],
+    log: true,
+    width: 500,
+    height: 260,
+  };
+
+  it('encodes to a valid PNG of the requested size, not blank, with both series colors', () => {
+    const im = decodePNG(encodePNG(renderBarChart(spec), (b) => deflateSync(b)));
+    expect([im.width, im.height]).toEqual([500, 260]);
+    expect(pixel(im, 0, 0)).toEqual([255, 255, 255, 255]);
+    let red = 0, blue = 0, dark = 0;
+    for (let p = 0; p < im.rgba.length; p += 4) {
+      const [r, g, b] = im.rgba.subarray(p, p + 3);
+      if (r === 255 && g === 0 && b === 0) red++;
+      if (r === 0 && g === 0 && b === 255) blue++;
+      if (r < 60 && g < 60 && b < 60) dark++; // base line, axis and text
+    }
+    expect(red).toBeGreaterThan(300);
+    expect(blue).toBeGreaterThan(300);
+    expect(dark).toBeGreaterThan(300);
+  });
+
+  it('draws a bar below the base to the left of it and one above to the right (log axis)', () => {
+    const im = renderBarChart({ ...spec, categories: ['slow', 'fast'], series: [{ name: 's', values: [0.1, 10], color: '#ff0000' }] });
+    // x extent of the red bars in the top / bottom half: scanlines with one long run of red (not the legend's swatch)
+    const rows: [number, number][] = [[Infinity, -Infinity], [Infinity, -Infinity]];
+    for (let y = 0; y < im.height; y++) {
+      const red = [...Array(im.width).keys()].filter((x) => { const [r, g, b] = pixel(im, x, y); return r === 255 && g === 0 && b === 0; });
+      if (red.length < 30 || red[red.length - 1] - red[0] + 1 !== red.length) continue;
+      const row = rows[y < im.height / 2 ? 0 : 1];
+      row[0] = Math.min(row[0], red[0]); row[1] = Math.max(row[1], red[red.length - 1]);
+    }
+    const [[slowStart, slowEnd], [fastStart, fastEnd]] = rows;
+    expect(Math.abs(slowEnd - fastStart)).toBeLessThanOrEqual(2); // both meet at the base (1x)
+    expect(slowEnd - slowStart).toBeGreaterThan(50);
+    expect(Math.abs((fastEnd - fastStart) - (slowEnd - slowStart))).toBeLessThanOrEqual(2); // 10x and 0.1x: one decade each way
+  });
+
+  it('validates its options', () => {
+    expect(() => renderBarChart({ ...spec, categories: [] })).toThrow(/categories must be a non-empty array/);
+    expect(() => renderBarChart({ ...spec, series: [{ name: 'a', values: [1] }] })).toThrow(/one value per category \(3\)/);
+    expect(() => renderBarChart({ ...spec, width: 50 })).toThrow(/width must be an integer >= 200/);
+    expect(() => renderBarChart({ ...spec, base: 0 })).toThrow(/log axis needs base > 0/);
   });
 });
 
