@@ -1,7 +1,8 @@
 // Kiln's benchmark harness: Kiln and its peers side by side in headless Chromium, same adapter.
 //   npx tsx bench/run.ts            SwiftShader (software WebGPU), the default on machines without a GPU
 //   npx tsx bench/run.ts --gpu      let Chromium pick the real GPU (drops the software flags)
-// Options: --only=kiln,tfjs,jax,handwritten  --workloads=matmul,mlp,conv,cnn,infer  --quick  --out=NAME  --chrome=PATH
+// Options: --only=kiln,tfjs,jax,ort,kiln-unfused,handwritten  --workloads=matmul,mlp,conv,cnn,infer,mlpinfer,attn,encoder
+//          --quick  --out=NAME  --chrome=PATH
 //          --kiln=PATH: the Kiln bundle to test (relative to the repository root; default dist/kiln.js)
 //          --tune[=n] | --tune-focus[=n]: sweep hand-written kernel shapes at size n (default 1024)
 // Writes bench/results/latest.{json,md} (not with --only/--workloads, unless --out=NAME is given).
@@ -13,7 +14,10 @@ import * as esbuild from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { serveRepo, type StaticServer } from './server';
 import { focusCandidates, tuneCandidates } from './handwritten/matmul';
-import { CNN, CONV_SHAPES, convLabel, type AdapterInfo, type ConvResult, type InferResult, type MatmulResult, type MlpResult, type TimingOpts } from './pages/common';
+import {
+  ATTN, CNN, CONV_SHAPES, convLabel, ENCODER, type AdapterInfo, type AttnResult, type ConvResult, type InferResult, type MatmulResult, type MlpResult,
+  type TimingOpts,
+} from './pages/common';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -24,7 +28,7 @@ const argv = process.argv.slice(2);
 const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 if (flag('help')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 7).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 8).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
 const GPU = flag('gpu');
@@ -33,7 +37,10 @@ const CHROME = value('chrome') ?? process.env.CHROME ?? '/usr/bin/chromium';
 /** the Kiln bundle the Kiln page imports, relative to the repository root (default dist/kiln.js) */
 const KILN_BUNDLE = (value('kiln') ?? 'dist/kiln.js').replace(/^\/+/, '');
 
-interface System { id: string; label: string; version: string; matmul: boolean; mlp: boolean; cnn: boolean }
+const WORKLOADS = ['matmul', 'mlp', 'conv', 'cnn', 'infer', 'mlpinfer', 'attn', 'encoder'] as const;
+type Workload = typeof WORKLOADS[number];
+/** `page`: the page it runs in (default: its id), `variant`: passed to that page's attention() */
+interface System { id: string; label: string; version: string; workloads: readonly Workload[]; page?: string; variant?: string }
 const pkgVersion = (name: string) => {
   try { return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version as string; }
   catch { return '?'; }
@@ -44,14 +51,22 @@ const kilnVersion = () => {
   return fs.existsSync(dist) ? `${v} (${KILN_BUNDLE} ${new Date(fs.statSync(dist).mtimeMs).toISOString()})` : `${v} (${KILN_BUNDLE} missing)`;
 };
 const SYSTEMS: System[] = [
-  { id: 'kiln', label: 'Kiln', version: kilnVersion(), matmul: true, mlp: true, cnn: true },
-  { id: 'tfjs', label: 'TF.js webgpu', version: `tfjs-core ${pkgVersion('@tensorflow/tfjs-core')}, backend-webgpu ${pkgVersion('@tensorflow/tfjs-backend-webgpu')}`, matmul: true, mlp: true, cnn: true },
-  { id: 'jax', label: 'jax-js webgpu', version: `@jax-js/jax ${pkgVersion('@jax-js/jax')}`, matmul: true, mlp: true, cnn: true },
-  { id: 'handwritten', label: 'hand-written WGSL', version: 'bench/handwritten/matmul.ts', matmul: true, mlp: false, cnn: false },
+  { id: 'kiln', label: 'Kiln', version: kilnVersion(), workloads: WORKLOADS },
+  { id: 'tfjs', label: 'TF.js webgpu', version: `tfjs-core ${pkgVersion('@tensorflow/tfjs-core')}, backend-webgpu ${pkgVersion('@tensorflow/tfjs-backend-webgpu')}`, workloads: WORKLOADS },
+  { id: 'jax', label: 'jax-js webgpu', version: `@jax-js/jax ${pkgVersion('@jax-js/jax')}`, workloads: ['matmul', 'mlp', 'conv', 'cnn', 'infer', 'mlpinfer', 'attn'] },
+  { id: 'ort', label: 'ORT Web webgpu', version: `onnxruntime-web ${pkgVersion('onnxruntime-web')}`, workloads: ['mlpinfer', 'infer', 'encoder'] },
+  // Kiln's attention written out (matmul, scale, softmax, matmul) with fusion off: the unfused baseline
+  { id: 'kiln-unfused', label: 'Kiln unfused attention', version: 'the Kiln page, variant unfused', workloads: ['attn'], page: 'kiln', variant: 'unfused' },
+  { id: 'handwritten', label: 'hand-written WGSL', version: 'bench/handwritten/matmul.ts', workloads: ['matmul'] },
 ];
+const can = (id: string, w: Workload) => !!SYSTEMS.find((s) => s.id === id)?.workloads.includes(w);
 const only = value('only')?.split(',');
 const systems = SYSTEMS.filter((s) => !only || only.includes(s.id));
-const workloads = value('workloads')?.split(',') ?? ['matmul', 'mlp', 'conv', 'cnn', 'infer'];
+const workloads = value('workloads')?.split(',') ?? [...WORKLOADS];
+const unknown = workloads.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
+if (unknown.length) throw new Error(`unknown workload(s) ${unknown.join(', ')}; known: ${WORKLOADS.join(', ')}`);
+/** attention sequence lengths: --quick leaves out 2048 (tens of seconds per call for the slow peers here) */
+const SEQS = QUICK ? ATTN.seqs.filter((n) => n <= 512) : ATTN.seqs;
 const SIZES = [256, 512, 1024];
 
 const matmulOpts: TimingOpts = QUICK
@@ -70,6 +85,7 @@ const cnnOpts: TimingOpts = QUICK
   ? { targetRepMs: 0, budgetMs: 0, minReps: 2, maxReps: 2, maxChain: 1 }
   : { targetRepMs: 1000, budgetMs: 8000, minReps: 3, maxReps: 8, maxChain: 4 };
 const inferOpts: TimingOpts = convOpts;
+const attnOpts: TimingOpts = convOpts;
 const WORKLOAD_TIMEOUT_MS = 300_000;
 // one conv case / the CNN step / one inference batch: TF.js's backward conv at 16x64x56x56 takes
 // 25-70 s per call here, and a case makes about four calls
@@ -117,6 +133,7 @@ async function withBrowser<T>(fn: (b: Browser) => Promise<T>): Promise<T> {
     headless: false, // the headless mode is chosen by --headless=new in the args
     args: [...chromeArgs, `--user-data-dir=${dir}`],
     protocolTimeout: Math.max(WORKLOAD_TIMEOUT_MS, SLOW_WORKLOAD_TIMEOUT_MS) + 60_000,
+    timeout: 120_000, // Chromium can take over puppeteer's default 30 s to start on a loaded 2-core machine
   });
   try {
     return await fn(browser);
@@ -128,6 +145,7 @@ async function withBrowser<T>(fn: (b: Browser) => Promise<T>): Promise<T> {
 
 /** Opens the page of `id` and waits for its script to expose `kilnBench`; rejects with the page's own error. */
 async function openPage(browser: Browser, server: StaticServer, id: string): Promise<Page> {
+  id = SYSTEMS.find((s) => s.id === id)?.page ?? id;
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${(e as Error).message ?? e}`));
@@ -175,27 +193,36 @@ interface SystemResult {
   conv: Record<string, Cell<ConvResult>>; // key `${'fwd' | 'bwd'} ${index into CONV_SHAPES}`
   cnn?: Cell<MlpResult>;
   infer: Record<string, Cell<InferResult>>; // key: batch
+  mlpInfer: Record<string, Cell<InferResult>>; // key: batch
+  attn: Record<string, Cell<AttnResult>>; // key `${'fwd' | 'bwd'} ${seq}`
+  encoder?: Cell<InferResult>;
 }
 const DIRS = ['fwd', 'bwd'] as const;
 const convKeys = () => DIRS.flatMap((d) => CONV_SHAPES.map((_, i) => `${d} ${i}`));
+const attnKeys = () => DIRS.flatMap((d) => SEQS.map((n) => `${d} ${n}`));
+const MiB = (b: number) => b / 2 ** 20;
 
 function log(s: string) { process.stdout.write(s + '\n'); }
 
 async function benchSystem(server: StaticServer, sys: System, buildError?: string): Promise<SystemResult> {
-  const out: SystemResult = { id: sys.id, label: sys.label, version: sys.version, matmul: {}, conv: {}, infer: {} };
+  const out: SystemResult = { id: sys.id, label: sys.label, version: sys.version, matmul: {}, conv: {}, infer: {}, mlpInfer: {}, attn: {} };
+  const runs = (w: Workload) => sys.workloads.includes(w) && workloads.includes(w);
   if (buildError) {
     log(`  ${sys.id}: ERROR ${buildError}`);
     out.adapter = { error: buildError };
     const e = { ok: false as const, error: buildError };
-    if (workloads.includes('matmul')) for (const n of SIZES) out.matmul[n] = e;
-    if (sys.mlp && workloads.includes('mlp')) out.mlp = e;
-    if (sys.cnn && workloads.includes('conv')) for (const k of convKeys()) out.conv[k] = e;
-    if (sys.cnn && workloads.includes('cnn')) out.cnn = e;
-    if (sys.cnn && workloads.includes('infer')) for (const b of CNN.inferBatches) out.infer[b] = e;
+    if (runs('matmul')) for (const n of SIZES) out.matmul[n] = e;
+    if (runs('mlp')) out.mlp = e;
+    if (runs('conv')) for (const k of convKeys()) out.conv[k] = e;
+    if (runs('cnn')) out.cnn = e;
+    if (runs('infer')) for (const b of CNN.inferBatches) out.infer[b] = e;
+    if (runs('mlpinfer')) for (const b of CNN.inferBatches) out.mlpInfer[b] = e;
+    if (runs('attn')) for (const k of attnKeys()) out.attn[k] = e;
+    if (runs('encoder')) out.encoder = e;
     return out;
   }
   // matmul: one fresh browser for the three sizes
-  if (workloads.includes('matmul')) await withBrowser(async (browser) => {
+  if (runs('matmul')) await withBrowser(async (browser) => {
     let page: Page;
     try {
       page = await openPage(browser, server, sys.id);
@@ -218,7 +245,7 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
     }
   });
   // MLP: another fresh browser (fresh profile, so no cached pipelines) so the first step is cold
-  if (sys.mlp && workloads.includes('mlp')) await withBrowser(async (browser) => {
+  if (runs('mlp')) await withBrowser(async (browser) => {
     const t = Date.now();
     try {
       const page = await openPage(browser, server, sys.id);
@@ -231,12 +258,11 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
       log(`  ${sys.id} mlp: ERROR ${msg(e)}`);
     }
   });
-  if (!sys.cnn) return out;
   const ensureAdapter = async (page: Page) => {
     if (!out.adapter || 'error' in out.adapter) out.adapter = await call<AdapterInfo>(page, 'adapter').catch((e) => ({ error: msg(e) }));
   };
   // conv2d forward and backward at every shape: one fresh browser
-  if (workloads.includes('conv')) await withBrowser(async (browser) => {
+  if (runs('conv')) await withBrowser(async (browser) => {
     let page: Page;
     try {
       page = await openPage(browser, server, sys.id);
@@ -261,7 +287,7 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
     }
   });
   // CNN training step: a fresh browser, so the first step is cold
-  if (workloads.includes('cnn')) await withBrowser(async (browser) => {
+  if (runs('cnn')) await withBrowser(async (browser) => {
     const t = Date.now();
     try {
       const page = await openPage(browser, server, sys.id);
@@ -275,28 +301,50 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
     }
   });
   // CNN inference at each batch size: one more fresh browser
-  if (workloads.includes('infer')) await withBrowser(async (browser) => {
-    let page: Page;
-    try {
-      page = await openPage(browser, server, sys.id);
-    } catch (e) {
-      for (const b of CNN.inferBatches) out.infer[b] = { ok: false, error: msg(e) };
-      log(`  ${sys.id} infer: ERROR ${msg(e)}`);
-      return;
-    }
-    await ensureAdapter(page);
-    for (const b of CNN.inferBatches) {
+  /** Runs `cases` in one fresh browser, in one page or (pagePerCase) a fresh page each, storing each result or error in `store`. */
+  const runCases = async <T>(name: string, cases: string[], store: Record<string, Cell<T>>, run: (page: Page, key: string) => Promise<T>,
+    show: (r: T) => string, pagePerCase = false) => withBrowser(async (browser) => {
+    let page: Page | undefined;
+    for (const key of cases) {
       const t = Date.now();
       try {
-        const r = await callWithin<InferResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'cnnInfer', b, inferOpts);
-        out.infer[b] = { ok: true, value: r };
-        log(`  ${sys.id} infer batch ${b}: ${r.msPerForward.toFixed(2)} ms/forward (first ${r.firstMs.toFixed(0)} ms, chain ${r.chain}, ${r.reps} reps, ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+        if (!page || pagePerCase) {
+          await page?.close();
+          page = await openPage(browser, server, sys.id);
+          await ensureAdapter(page);
+        }
+        const r = await run(page, key);
+        store[key] = { ok: true, value: r };
+        log(`  ${sys.id} ${name} ${key}: ${show(r)} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
       } catch (e) {
-        out.infer[b] = { ok: false, error: msg(e) };
-        log(`  ${sys.id} infer batch ${b}: ERROR after ${((Date.now() - t) / 1000).toFixed(1)} s: ${msg(e)}`);
+        store[key] = { ok: false, error: msg(e) };
+        log(`  ${sys.id} ${name} ${key}: ERROR after ${((Date.now() - t) / 1000).toFixed(1)} s: ${msg(e)}`);
+        if (pagePerCase) continue;
+        page = undefined; // a page that failed to open, or a call that timed out, is not reused
       }
     }
+  }).catch((e) => { // the browser did not start (or close): every case not run yet shows why
+    for (const key of cases) store[key] ??= { ok: false, error: `browser: ${msg(e)}` };
+    log(`  ${sys.id} ${name}: ERROR ${msg(e)}`);
   });
+  const showInfer = (r: InferResult) => `${r.msPerForward.toFixed(2)} ms/forward (first ${r.firstMs.toFixed(0)} ms, chain ${r.chain}, ${r.reps} reps)`;
+  const batches = CNN.inferBatches.map(String);
+  // CNN inference at each batch size: one more fresh browser
+  if (runs('infer')) await runCases('infer batch', batches, out.infer,
+    (page, b) => callWithin<InferResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'cnnInfer', Number(b), inferOpts), showInfer);
+  // MLP inference likewise
+  if (runs('mlpinfer')) await runCases('mlp inference batch', batches, out.mlpInfer,
+    (page, b) => callWithin<InferResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'mlpInfer', Number(b), inferOpts), showInfer);
+  // attention: a fresh page per case, so each case's peak memory is its own
+  if (runs('attn')) await runCases('attention', attnKeys(), out.attn, (page, key) => {
+    const [dir, seq] = key.split(' ');
+    return callWithin<AttnResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'attention', Number(seq), dir, attnOpts, sys.variant);
+  }, (r) => `${r.msPerCall.toFixed(2)} ms (first ${r.firstMs.toFixed(0)} ms, chain ${r.chain}, ${r.reps} reps), peak ${r.peakBytes === undefined ? 'n/a' : MiB(r.peakBytes).toFixed(1) + ' MiB'}`, true);
+  if (runs('encoder')) {
+    const store: Record<string, Cell<InferResult>> = {};
+    await runCases('encoder layer', ['batch 8'], store, (page) => callWithin<InferResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'encoder', inferOpts), showInfer);
+    out.encoder = store['batch 8'];
+  }
   return out;
 }
 
@@ -346,15 +394,15 @@ function table(results: SystemResult[]): Row[] {
     const get = (r?: SystemResult) => { const c = r?.matmul[n]; return c?.ok ? c.value.gflops : undefined; };
     rows.push({
       workload: `matmul ${n}x${n}x${n}`, unit: 'GFLOP/s (higher is better)',
-      cells: Object.fromEntries(results.map((r) => { const c = r.matmul[n]; return [r.id, !c ? 'not run' : c.ok ? f(c.value.gflops) : 'error']; })),
-      ratios: Object.fromEntries(peers.map((p) => [p.id, ratio(get(kiln), get(p))])),
+      cells: Object.fromEntries(results.map((r) => { const c = r.matmul[n]; return [r.id, !c ? (can(r.id, 'matmul') ? 'not run' : 'n/a') : c.ok ? f(c.value.gflops) : 'error']; })),
+      ratios: Object.fromEntries(peers.filter((p) => can(p.id, 'matmul')).map((p) => [p.id, ratio(get(kiln), get(p))])),
     });
   }
   const mlpRow = (name: string, unit: string, pick: (m: MlpResult) => number) => {
     const get = (r?: SystemResult) => (r?.mlp?.ok ? pick(r.mlp.value) : undefined);
     rows.push({
       workload: name, unit,
-      cells: Object.fromEntries(results.map((r) => [r.id, !r.mlp ? 'n/a' : r.mlp.ok ? f(pick(r.mlp.value)) : 'error'])),
+      cells: Object.fromEntries(results.map((r) => [r.id, !r.mlp ? (can(r.id, 'mlp') ? 'not run' : 'n/a') : r.mlp.ok ? f(pick(r.mlp.value)) : 'error'])),
       ratios: Object.fromEntries(peers.filter((p) => p.mlp).map((p) => [p.id, ratio(get(p), get(kiln))])),
     });
   };
@@ -362,34 +410,52 @@ function table(results: SystemResult[]): Row[] {
     mlpRow('MLP 784-256-256-10 train step, batch 128, Adam', 'ms/step (lower is better)', (m) => m.msPerStep);
     mlpRow('MLP first step (fresh page, incl. shader compilation)', 'ms (lower is better)', (m) => m.firstStepMs);
   }
-  const cnnPeers = peers.filter((p) => SYSTEMS.find((s) => s.id === p.id)?.cnn);
-  /** a row over the CNN-capable systems; `higher`: GFLOP/s (Kiln ÷ peer), else ms (peer ÷ Kiln) */
-  const cnnRow = (name: string, unit: string, higher: boolean, get: (r: SystemResult) => Cell<number> | undefined) => {
+  /** a row over the systems that run workload `w` (n/a for the rest, and where `get` gives no
+   * number from a run that succeeded); `higher`: GFLOP/s (Kiln ÷ peer), else ms or bytes (peer ÷ Kiln) */
+  const caseRow = (w: Workload, name: string, unit: string, higher: boolean, get: (r: SystemResult) => Cell<number | undefined> | undefined) => {
     const val = (r?: SystemResult) => { const c = r && get(r); return c?.ok ? c.value : undefined; };
     rows.push({
       workload: name, unit,
       cells: Object.fromEntries(results.map((r) => {
         const c = get(r);
-        return [r.id, !SYSTEMS.find((s) => s.id === r.id)?.cnn ? 'n/a' : !c ? 'not run' : c.ok ? f(c.value) : 'error'];
+        return [r.id, !can(r.id, w) ? 'n/a' : !c ? 'not run' : !c.ok ? 'error' : c.value === undefined ? 'n/a' : f(c.value)];
       })),
-      ratios: Object.fromEntries(cnnPeers.map((p) => [p.id, higher ? ratio(val(kiln), val(p)) : ratio(val(p), val(kiln))])),
+      ratios: Object.fromEntries(peers.filter((p) => can(p.id, w)).map((p) => [p.id, higher ? ratio(val(kiln), val(p)) : ratio(val(p), val(kiln))])),
     });
   };
   const map = <T, U>(c: Cell<T> | undefined, fn: (v: T) => U): Cell<U> | undefined => (!c ? undefined : c.ok ? { ok: true, value: fn(c.value) } : c);
   for (const dir of DIRS) {
     for (const [i, shape] of CONV_SHAPES.entries()) {
       if (!results.some((r) => r.conv[`${dir} ${i}`])) continue;
-      cnnRow(`conv2d ${dir === 'fwd' ? 'forward' : 'backward (dx, dw)'} ${convLabel(shape)}`, `GFLOP/s${dir === 'bwd' ? ' (2x fwd FLOPs)' : ''} (higher is better)`, true,
+      caseRow('conv', `conv2d ${dir === 'fwd' ? 'forward' : 'backward (dx, dw)'} ${convLabel(shape)}`, `GFLOP/s${dir === 'bwd' ? ' (2x fwd FLOPs)' : ''} (higher is better)`, true,
         (r) => map(r.conv[`${dir} ${i}`], (v) => v.gflops));
     }
   }
   if (results.some((r) => r.cnn)) {
-    cnnRow(`CNN train step (conv-BN-pool x2, dense 128, 10), batch ${CNN.batch}, Adam`, 'ms/step (lower is better)', false, (r) => map(r.cnn, (v) => v.msPerStep));
-    cnnRow('CNN first step (fresh page, incl. shader compilation)', 'ms (lower is better)', false, (r) => map(r.cnn, (v) => v.firstStepMs));
+    caseRow('cnn', `CNN train step (conv-BN-pool x2, dense 128, 10), batch ${CNN.batch}, Adam`, 'ms/step (lower is better)', false, (r) => map(r.cnn, (v) => v.msPerStep));
+    caseRow('cnn', 'CNN first step (fresh page, incl. shader compilation)', 'ms (lower is better)', false, (r) => map(r.cnn, (v) => v.firstStepMs));
+  }
+  for (const b of CNN.inferBatches) {
+    if (!results.some((r) => r.mlpInfer[b])) continue;
+    caseRow('mlpinfer', `MLP 784-256-256-10 inference, batch ${b}`, 'ms/forward (lower is better)', false, (r) => map(r.mlpInfer[b], (v) => v.msPerForward));
   }
   for (const b of CNN.inferBatches) {
     if (!results.some((r) => r.infer[b])) continue;
-    cnnRow(`CNN inference (eval), batch ${b}`, 'ms/forward (lower is better)', false, (r) => map(r.infer[b], (v) => v.msPerForward));
+    caseRow('infer', `CNN inference (eval), batch ${b}`, 'ms/forward (lower is better)', false, (r) => map(r.infer[b], (v) => v.msPerForward));
+  }
+  const { batch, heads, headDim } = ATTN;
+  for (const dir of DIRS) {
+    for (const n of SEQS) {
+      if (!results.some((r) => r.attn[`${dir} ${n}`])) continue;
+      const name = `attention ${dir === 'fwd' ? 'forward' : 'forward + backward'}, [${batch}, ${heads}, ${n}, ${headDim}]`;
+      caseRow('attn', name, 'ms (lower is better)', false, (r) => map(r.attn[`${dir} ${n}`], (v) => v.msPerCall));
+      caseRow('attn', `${name}: peak memory`, 'MiB (lower is better)', false, (r) => map(r.attn[`${dir} ${n}`], (v) => v.peakBytes === undefined ? undefined : MiB(v.peakBytes)));
+    }
+  }
+  if (results.some((r) => r.encoder)) {
+    const { dModel, heads: h, ff, seq } = ENCODER;
+    caseRow('encoder', `Transformer encoder layer (d ${dModel}, ${h} heads, ff ${ff}, post-norm, eval), [${ENCODER.batch}, ${seq}, ${dModel}]`,
+      'ms/forward (lower is better)', false, (r) => map(r.encoder, (v) => v.msPerForward));
   }
   return rows;
 }
@@ -426,10 +492,15 @@ function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<strin
       if (c?.ok) L.push(`- ${r.label} conv2d ${dir} ${convLabel(shape)}: median ${c.value.msPerCall.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} calls; first call ${c.value.firstMs.toFixed(0)} ms${c.value.note ? ` (${c.value.note})` : ''}`);
     }
     if (r.cnn?.ok) { const m = r.cnn.value; L.push(`- ${r.label} CNN step: median ${m.msPerStep.toFixed(1)} ms/step ${spread(m.samplesMs)} over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${m.note ? ` (${m.note})` : ''}`); }
-    for (const b of CNN.inferBatches) {
-      const c = r.infer[b];
-      if (c?.ok) L.push(`- ${r.label} CNN inference batch ${b}: median ${c.value.msPerForward.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} forwards; first call ${c.value.firstMs.toFixed(0)} ms${c.value.note ? ` (${c.value.note})` : ''}`);
+    const inferLine = (what: string, c?: Cell<InferResult>) => {
+      if (c?.ok) L.push(`- ${r.label} ${what}: median ${c.value.msPerForward.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} forwards; first call ${c.value.firstMs.toFixed(0)} ms${c.value.note ? ` (${c.value.note})` : ''}`);
+    };
+    for (const b of CNN.inferBatches) inferLine(`MLP inference batch ${b}`, r.mlpInfer[b]);
+    for (const b of CNN.inferBatches) inferLine(`CNN inference batch ${b}`, r.infer[b]);
+    for (const [key, c] of Object.entries(r.attn)) {
+      if (c.ok) L.push(`- ${r.label} attention ${key}: median ${c.value.msPerCall.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} calls; first call ${c.value.firstMs.toFixed(0)} ms; peak ${c.value.peakBytes === undefined ? 'n/a' : MiB(c.value.peakBytes).toFixed(1) + ' MiB'}${c.value.note ? ` (${c.value.note})` : ''}`);
     }
+    inferLine('Transformer encoder layer', r.encoder);
   }
   return L.join('\n') + '\n';
 }
@@ -448,13 +519,16 @@ function errors(results: SystemResult[]): string[] {
     }
     if (r.cnn && !r.cnn.ok) e.push(`${r.label} CNN step: ${r.cnn.error}`);
     for (const b of CNN.inferBatches) { const c = r.infer[b]; if (c && !c.ok) e.push(`${r.label} CNN inference batch ${b}: ${c.error}`); }
+    for (const b of CNN.inferBatches) { const c = r.mlpInfer[b]; if (c && !c.ok) e.push(`${r.label} MLP inference batch ${b}: ${c.error}`); }
+    for (const [key, c] of Object.entries(r.attn)) if (!c.ok) e.push(`${r.label} attention ${key}: ${c.error}`);
+    if (r.encoder && !r.encoder.ok) e.push(`${r.label} Transformer encoder layer: ${r.encoder.error}`);
   }
   return e;
 }
 
 async function main() {
   const tuning = flag('tune') || flag('tune-focus');
-  const buildErrors = await buildPages(tuning ? ['handwritten'] : systems.map((s) => s.id));
+  const buildErrors = await buildPages(tuning ? ['handwritten'] : [...new Set(systems.map((s) => s.page ?? s.id))]);
   if (tuning && buildErrors.handwritten) throw new Error(buildErrors.handwritten);
   const server = await serveRepo(root);
   try {
@@ -474,7 +548,7 @@ async function main() {
     const results: SystemResult[] = [];
     for (const sys of systems) {
       log(`${sys.label} (${sys.version})`);
-      results.push(await benchSystem(server, sys, buildErrors[sys.id]));
+      results.push(await benchSystem(server, sys, buildErrors[sys.page ?? sys.id]));
     }
     const adapters = [...new Set(results.map((r) => fmtAdapter(r.adapter)).filter((a) => !a.startsWith('error')))];
     const rows = table(results);
@@ -498,7 +572,7 @@ async function main() {
     if (name) {
       const dir = path.join(here, 'results');
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, chromeArgs, sizes: SIZES, convShapes: CONV_SHAPES, matmulOpts, mlpOpts, convOpts, cnnOpts, inferOpts, table: rows, results }, null, 2) + '\n');
+      fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, chromeArgs, sizes: SIZES, convShapes: CONV_SHAPES, attention: { ...ATTN, seqs: SEQS }, encoder: ENCODER, matmulOpts, mlpOpts, convOpts, cnnOpts, inferOpts, attnOpts, table: rows, results }, null, 2) + '\n');
       fs.writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(results, rows, meta));
       log(`\nwrote bench/results/${name}.json and bench/results/${name}.md`);
     }

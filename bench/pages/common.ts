@@ -63,6 +63,12 @@ export interface BenchPage {
   cnn?(opts: TimingOpts): Promise<MlpResult>;
   /** CNN forward in eval mode at `batch` */
   cnnInfer?(batch: number, opts: TimingOpts): Promise<InferResult>;
+  /** MLP forward at `batch` */
+  mlpInfer?(batch: number, opts: TimingOpts): Promise<InferResult>;
+  /** attention at sequence length `seq`, forward or forward + backward; `variant` picks one of a page's implementations */
+  attention?(seq: number, dir: 'fwd' | 'bwd', opts: TimingOpts, variant?: string): Promise<AttnResult>;
+  /** the Transformer encoder layer, eval mode (batch ENCODER.batch) */
+  encoder?(opts: TimingOpts): Promise<InferResult>;
   tune?(n: number, configs: unknown[], opts: TimingOpts): Promise<unknown>;
   wgsl?(n: number): string;
 }
@@ -337,3 +343,78 @@ export function cnnData(batch = CNN.batch): { x: Float32Array<ArrayBuffer>; y: I
 export function errText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
+
+// ---------------------------------------------------------------- inference, attention, Transformer encoder
+/** PyTorch state dicts (weight [out, in]), keyed as torch's modules name them: what Kiln's
+ * loadStateDict and the ONNX models' initializers (bench/onnx/*.json) take. */
+export type StateDict = Record<string, { data: Float32Array<ArrayBuffer>; shape: number[] }>;
+
+/** MLP inference: the MLP workload's weights, input x [batch, 784] N(0,1). */
+export const mlpInferInput = (batch: number) => randn(batch * 784, 5);
+export function mlpStateDict(): StateDict {
+  const sd: StateDict = {};
+  mlpParams().forEach((p, l) => {
+    sd[`${2 * l}.weight`] = { data: transpose(p.w, p.fanIn, p.fanOut), shape: [p.fanOut, p.fanIn] };
+    sd[`${2 * l}.bias`] = { data: p.b, shape: [p.fanOut] };
+  });
+  return sd;
+}
+
+/** The CNN's state dict in eval mode: cnnParams() weights, zero biases, BatchNorm at its initial
+ * state (scale 1, shift 0, running mean 0, running variance 1), as every system runs it. */
+export function cnnStateDict(): StateDict {
+  const p = cnnParams();
+  const filled = (n: number, v: number) => ({ data: new Float32Array(n).fill(v), shape: [n] });
+  const bn = (i: number, c: number): StateDict => ({
+    [`${i}.weight`]: filled(c, 1), [`${i}.bias`]: filled(c, 0), [`${i}.running_mean`]: filled(c, 0), [`${i}.running_var`]: filled(c, 1),
+  });
+  return {
+    '0.weight': { data: p.conv1, shape: p.shapes.conv1 }, '0.bias': filled(32, 0), ...bn(1, 32),
+    '4.weight': { data: p.conv2, shape: p.shapes.conv2 }, '4.bias': filled(64, 0), ...bn(5, 64),
+    '9.weight': { data: p.fc1, shape: p.shapes.fc1 }, '9.bias': filled(128, 0),
+    '11.weight': { data: p.fc2, shape: p.shapes.fc2 }, '11.bias': filled(10, 0),
+  };
+}
+
+/**
+ * Scaled dot-product attention: q, k, v [batch, heads, seq, headDim], no mask, scale 1/sqrt(headDim).
+ * Forward: softmax(q k^T * scale) v. Backward: the gradients of sum(attention(q, k, v) * r) for q, k, v.
+ */
+export const ATTN = { batch: 1, heads: 8, headDim: 64, seqs: [128, 512, 2048] };
+export const attnShape = (seq: number) => [ATTN.batch, ATTN.heads, seq, ATTN.headDim];
+export function attnInputs(seq: number): { q: Float32Array<ArrayBuffer>; k: Float32Array<ArrayBuffer>; v: Float32Array<ArrayBuffer>; r: Float32Array<ArrayBuffer> } {
+  const n = attnShape(seq).reduce((a, b) => a * b, 1);
+  return { q: randn(n, 41), k: randn(n, 42), v: randn(n, 43), r: randn(n, 44) };
+}
+export interface AttnResult {
+  msPerCall: number; // median
+  chain: number;
+  reps: number;
+  samplesMs: number[];
+  firstMs: number;
+  /** the largest number of bytes the system held during one call, inputs included, where it reports it */
+  peakBytes?: number;
+  note?: string;
+}
+
+/** torch.nn.TransformerEncoderLayer(256, 4, 1024, relu, post-norm, batch_first) in eval mode on x [8, 128, 256]. */
+export const ENCODER = { dModel: 256, heads: 4, ff: 1024, seq: 128, batch: 8, eps: 1e-5 };
+export const encoderInput = () => randn(ENCODER.batch * ENCODER.seq * ENCODER.dModel, 51);
+/** Weights N(0, 1/(3 fan-in)) like U(±1/sqrt(fan-in)); biases N(0, 0.02²); LayerNorm scale 1 + N(0, 0.1²), shift N(0, 0.1²). */
+export function encoderStateDict(): StateDict {
+  const { dModel: d, ff } = ENCODER;
+  const w = (out: number, inp: number, seed: number) => ({ data: randn(out * inp, seed, 1 / Math.sqrt(3 * inp)), shape: [out, inp] });
+  const b = (n: number, seed: number, scale = 0.02) => ({ data: randn(n, seed, scale), shape: [n] });
+  const one = (n: number, seed: number) => { const x = b(n, seed, 0.1); for (let i = 0; i < n; i++) x.data[i] += 1; return x; };
+  return {
+    'self_attn.in_proj_weight': w(3 * d, d, 52), 'self_attn.in_proj_bias': b(3 * d, 53),
+    'self_attn.out_proj.weight': w(d, d, 54), 'self_attn.out_proj.bias': b(d, 55),
+    'linear1.weight': w(ff, d, 56), 'linear1.bias': b(ff, 57),
+    'linear2.weight': w(d, ff, 58), 'linear2.bias': b(d, 59),
+    'norm1.weight': one(d, 60), 'norm1.bias': b(d, 61, 0.1),
+    'norm2.weight': one(d, 62), 'norm2.bias': b(d, 63, 0.1),
+  };
+}
+
+/** The first few values of an output, for the report's notes: the systems should agree. */
+export const head4 = (a: ArrayLike<number>) => `out[0..3] ${Array.from(a).slice(0, 4).map((x) => x.toFixed(4)).join(' ')}`;

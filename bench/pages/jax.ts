@@ -2,8 +2,8 @@
 // jax-js arrays are reference counted: every function consumes its arguments, `.ref` keeps one alive.
 import { blockUntilReady, defaultDevice, grad, init as jaxInit, jit, lax, nn, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import {
-  adapterInfo, CNN, cnnData, cnnParams, CONV_SHAPES, convFlops, convInputs, convOutShape, expose, matmulInputs, MLP, mlpData,
-  mlpParams, timeChain, timeMatmul, timeMlp, transpose,
+  adapterInfo, ATTN, attnInputs, attnShape, CNN, cnnData, cnnParams, CONV_SHAPES, convFlops, convInputs, convOutShape, expose, head4, matmulInputs,
+  MLP, mlpData, mlpInferInput, mlpParams, timeChain, timeMatmul, timeMlp, transpose, type TimingOpts,
 } from './common';
 
 let ready: Promise<void> | undefined;
@@ -121,8 +121,64 @@ function cnnInit(): { p: CnnParams; s: CnnStats } {
 }
 const CNN_NOTE = 'NCHW, lax.conv, batch norm from mean/var ops, maxpool via lax.reduceWindow(max)';
 
+/** Times `call()` (a jitted function, fed fresh references) repeated k times, reading back the last result's first array. */
+async function timeJit(call: () => np.Array[], o: TimingOpts) {
+  let sample = '';
+  const t = await timeChain(async (k) => {
+    let out: np.Array[] = [];
+    for (let j = 0; j < k; j++) {
+      for (const a of out) a.dispose();
+      out = call();
+    }
+    const [first, ...rest] = out;
+    sample = head4(await first.data()); // consumes it
+    for (const a of rest) a.dispose();
+  }, o);
+  return { ...t, sample };
+}
+
+const attention = (q: np.Array, k: np.Array, v: np.Array, scale: number) => np.matmul(nn.softmax(np.matmul(q, np.swapaxes(k, -2, -1)).mul(scale), -1), v);
+
 expose({
   adapter: adapterInfo,
+  async mlpInfer(batch, o) {
+    await init();
+    const ps = mlpParams();
+    const p = ps.flatMap((q) => [np.array(q.w, { shape: [q.fanIn, q.fanOut] }), np.array(q.b, { shape: [q.fanOut] })]);
+    const x = np.array(mlpInferInput(batch), { shape: [batch, 784] });
+    await blockUntilReady([...p, x]);
+    const f = jit((x: np.Array, w1: np.Array, b1: np.Array, w2: np.Array, b2: np.Array, w3: np.Array, b3: np.Array) => {
+      const h1 = nn.relu(np.matmul(x, w1).add(b1));
+      const h2 = nn.relu(np.matmul(h1, w2).add(b2));
+      return np.matmul(h2, w3).add(b3);
+    });
+    try {
+      const t = await timeJit(() => [f(x.ref, ...p.map((a) => a.ref) as [np.Array, np.Array, np.Array, np.Array, np.Array, np.Array])], o);
+      return { batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `jit(forward); ${t.sample}` };
+    } finally {
+      tree.dispose([p, x]); f.dispose();
+    }
+  },
+  async attention(seq, dir, o) {
+    await init();
+    const shape = attnShape(seq), d = attnInputs(seq);
+    const [q, k, v, r] = [d.q, d.k, d.v, d.r].map((a) => np.array(a, { shape }));
+    await blockUntilReady([q, k, v, r]);
+    const scale = 1 / Math.sqrt(ATTN.headDim);
+    const fwd = jit((q: np.Array, k: np.Array, v: np.Array) => attention(q, k, v, scale));
+    const bwd = jit((q: np.Array, k: np.Array, v: np.Array, r: np.Array) =>
+      grad((q: np.Array, k: np.Array, v: np.Array, r: np.Array) => attention(q, k, v, scale).mul(r).sum(), { argnums: [0, 1, 2] })(q, k, v, r) as np.Array[]);
+    const call = dir === 'fwd' ? () => [fwd(q.ref, k.ref, v.ref)] : () => bwd(q.ref, k.ref, v.ref, r.ref);
+    try {
+      const t = await timeJit(call, o);
+      return {
+        msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs,
+        note: `${dir === 'fwd' ? 'jit(matmul, softmax, matmul)' : 'jit(grad(sum(attention * r), argnums [0, 1, 2]))'}; peak memory: jax-js reports none; ${t.sample}`,
+      };
+    } finally {
+      tree.dispose([q, k, v, r]); fwd.dispose(); bwd.dispose();
+    }
+  },
   async conv(i, dir, o) {
     await init();
     const s = CONV_SHAPES[i];

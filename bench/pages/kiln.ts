@@ -2,8 +2,8 @@
 // The bundle is imported at run time (not bundled into this page), so this page measures exactly
 // what `npm run build` produced; while it is missing, every Kiln row reports the import error.
 import {
-  adapterInfo, CNN, cnnData, cnnParams, CONV_SHAPES, convFlops, convInputs, convOutShape, expose, matmulInputs, MLP, mlpData,
-  mlpParams, timeChain, timeMatmul, timeMlp,
+  adapterInfo, ATTN, attnInputs, attnShape, CNN, cnnData, cnnStateDict, CONV_SHAPES, convFlops, convInputs, convOutShape, ENCODER, encoderInput,
+  encoderStateDict, expose, head4, matmulInputs, MLP, mlpData, mlpInferInput, mlpStateDict, timeChain, timeMatmul, timeMlp, type StateDict,
 } from './common';
 
 // `?kiln=/path/to/bundle.js` (run.ts --kiln=PATH) tests another build
@@ -28,20 +28,60 @@ function kiln(): Promise<any> {
 
 const disposeAll = (r: any) => { for (const t of Array.isArray(r) ? r : [r]) t?.dispose?.(); };
 
-/** Times `f(...args)` called k times back to back, reading back the last call's (first) result. */
+/** Times `f(...args)` called k times back to back, reading back the last call's (first) result; `sample`: its first values. */
 async function timeCompiled(f: any, args: any[], o: Parameters<typeof timeChain>[1]) {
-  return timeChain(async (k) => {
+  let sample = '';
+  const t = await timeChain(async (k) => {
     let out: any;
     for (let i = 0; i < k; i++) {
       if (out) disposeAll(out);
       out = await f(...args);
     }
-    await (Array.isArray(out) ? out[0] : out).data();
+    sample = head4(await (Array.isArray(out) ? out[0] : out).data());
     disposeAll(out);
   }, o, () => f.ready());
+  return { ...t, sample };
 }
 
-/** The CNN as kn.nn modules, with the shared initial weights (module indices: 0, 4 conv; 1, 5 BN; 9, 11 dense). */
+const kilnStateDict = (kn: any, sd: StateDict) => Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, kn.tensor(t.data, t.shape)]));
+
+/** Loads `sd` into `model`; a failure is noted (the model keeps Kiln's own initial weights) rather than thrown. */
+async function load(kn: any, model: any, sd: StateDict, note: string, strict = true): Promise<string> {
+  try {
+    await model.loadStateDict(kilnStateDict(kn, sd), { strict });
+    return note;
+  } catch (e) {
+    return `${note}; loadStateDict failed (${(e as Error)?.message}), Kiln's own initial weights`;
+  }
+}
+
+/** An inference function compiled under noGrad, timed like the convolutions. */
+async function timeInfer(kn: any, forward: (x: any) => any, x: any, note: string, o: Parameters<typeof timeChain>[1]) {
+  const f = kn.compile((xb: any) => kn.noGrad(() => forward(xb)));
+  try {
+    const t = await timeCompiled(f, [x], o);
+    return { batch: x.shape[0], msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `${note}; kn.compile(noGrad(forward)); ${t.sample}` };
+  } finally {
+    x.dispose?.();
+  }
+}
+
+/** torch.nn.TransformerEncoderLayer's eval forward (post-norm, relu, batch first) from Kiln functions, on PyTorch's state-dict keys. */
+function encoderFromPrimitives(kn: any, w: Record<string, any>) {
+  const { dModel: D, heads: H, eps } = ENCODER;
+  const F = kn.F;
+  const norm = (x: any, n: string) => F.layerNorm(x, [D], { weight: w[`${n}.weight`], bias: w[`${n}.bias`], eps });
+  return (x: any) => {
+    const [B, S] = x.shape;
+    const qkv = F.linear(x, w['self_attn.in_proj_weight'], w['self_attn.in_proj_bias']);
+    const head = (i: number) => qkv.narrow(-1, i * D, D).reshape(B, S, H, D / H).permute(0, 2, 1, 3);
+    const a = F.scaledDotProductAttention(head(0), head(1), head(2)).permute(0, 2, 1, 3).reshape(B, S, D);
+    const h = norm(x.add(F.linear(a, w['self_attn.out_proj.weight'], w['self_attn.out_proj.bias'])), 'norm1');
+    const ff = F.linear(F.linear(h, w['linear1.weight'], w['linear1.bias']).relu(), w['linear2.weight'], w['linear2.bias']);
+    return norm(h.add(ff), 'norm2');
+  };
+}
+
 /** A compiled Adam training step on fixed data, in the shape the step timer wants. */
 function adamStep(kn: any, model: any, lr: number, x: any, y: any, note: string) {
   const opt = new kn.optim.Adam(model.parameters(), { lr });
@@ -65,6 +105,11 @@ function adamStep(kn: any, model: any, lr: number, x: any, y: any, note: string)
   };
 }
 
+const mlpModel = (kn: any) => new kn.nn.Sequential(
+  new kn.nn.Linear(784, 256), new kn.nn.ReLU(), new kn.nn.Linear(256, 256), new kn.nn.ReLU(), new kn.nn.Linear(256, 10),
+);
+
+/** The CNN as kn.nn modules, with the shared initial weights (module indices: 0, 4 conv; 1, 5 BN; 9, 11 dense). */
 async function cnnModel(kn: any): Promise<{ model: any; note: string }> {
   const nn = kn.nn;
   const model = new nn.Sequential(
@@ -72,19 +117,7 @@ async function cnnModel(kn: any): Promise<{ model: any; note: string }> {
     new nn.Conv2d(32, 64, 3, { padding: 1 }), new nn.BatchNorm2d(64), new nn.ReLU(), new nn.MaxPool2d(2),
     new nn.Flatten(), new nn.Linear(64 * 7 * 7, 128), new nn.ReLU(), new nn.Linear(128, 10),
   );
-  const p = cnnParams();
-  const sd: Record<string, any> = {
-    '0.weight': kn.tensor(p.conv1, p.shapes.conv1), '0.bias': kn.zeros([32]),
-    '4.weight': kn.tensor(p.conv2, p.shapes.conv2), '4.bias': kn.zeros([64]),
-    '9.weight': kn.tensor(p.fc1, p.shapes.fc1), '9.bias': kn.zeros([128]),
-    '11.weight': kn.tensor(p.fc2, p.shapes.fc2), '11.bias': kn.zeros([10]),
-  };
-  let note = 'kn.nn Conv2d/BatchNorm2d/ReLU/MaxPool2d/Flatten/Linear';
-  try {
-    await model.loadStateDict(sd, { strict: false });
-  } catch (e) {
-    note += `; loadStateDict failed (${(e as Error)?.message}), Kiln's own initial weights`;
-  }
+  const note = await load(kn, model, cnnStateDict(), 'kn.nn Conv2d/BatchNorm2d/ReLU/MaxPool2d/Flatten/Linear', false);
   return { model, note };
 }
 
@@ -124,13 +157,56 @@ expose({
     const kn = await kiln();
     const { model, note } = await cnnModel(kn);
     model.eval();
-    const x = kn.tensor(cnnData(batch).x, [batch, 1, 28, 28]);
-    const f = kn.compile((xb: any) => kn.noGrad(() => model.forward(xb)));
+    return timeInfer(kn, (x) => model.forward(x), kn.tensor(cnnData(batch).x, [batch, 1, 28, 28]), `${note}; model.eval()`, o);
+  },
+  async mlpInfer(batch, o) {
+    const kn = await kiln();
+    const model = mlpModel(kn);
+    const note = await load(kn, model, mlpStateDict(), 'kn.nn Linear/ReLU');
+    model.eval();
+    return timeInfer(kn, (x) => model.forward(x), kn.tensor(mlpInferInput(batch), [batch, 784]), note, o);
+  },
+  async encoder(o) {
+    const kn = await kiln();
+    const { dModel: D, heads: H, ff, batch, seq } = ENCODER;
+    const sd = encoderStateDict();
+    let forward: (x: any) => any, note: string;
+    if (kn.nn.TransformerEncoderLayer) {
+      const layer = new kn.nn.TransformerEncoderLayer(D, H, { dimFeedforward: ff, dropout: 0.1, activation: 'relu', batchFirst: true });
+      note = await load(kn, layer, sd, 'kn.nn.TransformerEncoderLayer');
+      layer.eval();
+      forward = (x) => layer.forward(x);
+    } else {
+      forward = encoderFromPrimitives(kn, kilnStateDict(kn, sd));
+      note = 'kn.nn.TransformerEncoderLayer is not exported: the same layer from kn.F.linear, layerNorm, scaledDotProductAttention';
+    }
+    return timeInfer(kn, forward, kn.tensor(encoderInput(), [batch, seq, D]), note, o);
+  },
+  async attention(seq, dir, o, variant) {
+    const kn = await kiln();
+    // The unfused baseline is the composite written out with fusion off: every op its own kernel,
+    // so no pattern rewrite can turn it into the flash kernel (this page is fresh for each case).
+    const unfused = variant === 'unfused';
+    if (unfused) kn.debug.setFusion(false);
+    const shape = attnShape(seq), d = attnInputs(seq);
+    const [q, k, v, r] = [d.q, d.k, d.v, d.r].map((a) => kn.tensor(a, shape));
+    const scale = 1 / Math.sqrt(ATTN.headDim);
+    const attn = unfused
+      ? (q: any, k: any, v: any) => q.matmul(k.transpose(-2, -1)).mul(scale).softmax(-1).matmul(v)
+      : (q: any, k: any, v: any) => kn.F.scaledDotProductAttention(q, k, v);
+    const f = dir === 'fwd'
+      ? kn.compile(attn)
+      : kn.compile((q: any, k: any, v: any) => kn.grad((q: any, k: any, v: any) => attn(q, k, v).mul(r).sum(), { argnums: [0, 1, 2] })(q, k, v));
     try {
-      const t = await timeCompiled(f, [x], o);
-      return { batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `${note}; model.eval(), kn.compile(noGrad(forward))` };
+      const t = await timeCompiled(f, [q, k, v], o);
+      const st = f.stats?.();
+      const what = unfused ? 'q.matmul(k.transpose(-2, -1)).mul(scale).softmax(-1).matmul(v), kn.debug.setFusion(false)' : 'kn.F.scaledDotProductAttention';
+      return {
+        msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: kn.memoryStats().peakBytes,
+        note: `${dir === 'fwd' ? `kn.compile(${what})` : `kn.compile(kn.grad(sum(${what} * r), argnums [0, 1, 2]))`}${st ? `, ${st.kernels} kernels` : ''}; peak: kn.memoryStats().peakBytes; ${t.sample}`,
+      };
     } finally {
-      x.dispose?.();
+      for (const a of [q, k, v, r]) a.dispose?.();
     }
   },
   async matmul(n, o) {
@@ -162,26 +238,9 @@ expose({
     const { x: xd, y: yd } = mlpData();
     const x = kn.tensor(xd, [MLP.batch, 784]);
     const y = kn.tensor(yd, [MLP.batch], { dtype: 'int32' });
-    const model = new kn.nn.Sequential(
-      new kn.nn.Linear(784, 256), new kn.nn.ReLU(),
-      new kn.nn.Linear(256, 256), new kn.nn.ReLU(),
-      new kn.nn.Linear(256, 10),
-    );
+    const model = mlpModel(kn);
     // Same initial weights as the peers (PyTorch layout: weight [out, in]).
-    const ps = mlpParams();
-    const sd: Record<string, any> = {};
-    ps.forEach((p, l) => {
-      const w = new Float32Array(p.fanIn * p.fanOut); // [out, in] from [in, out]
-      for (let i = 0; i < p.fanIn; i++) for (let j = 0; j < p.fanOut; j++) w[j * p.fanIn + i] = p.w[i * p.fanOut + j];
-      sd[`${2 * l}.weight`] = kn.tensor(w, [p.fanOut, p.fanIn]);
-      sd[`${2 * l}.bias`] = kn.tensor(p.b, [p.fanOut]);
-    });
-    let note = 'kn.compile(forward + crossEntropy + backward + Adam), int32 labels';
-    try {
-      await model.loadStateDict(sd);
-    } catch (e) {
-      note += `; loadStateDict failed (${(e as Error)?.message}), Kiln's own initial weights`;
-    }
+    const note = await load(kn, model, mlpStateDict(), 'kn.compile(forward + crossEntropy + backward + Adam), int32 labels');
     return adamStep(kn, model, MLP.lr, x, y, note);
   }, o),
 });

@@ -6,8 +6,9 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { conv2DBackpropFilter } from '@tensorflow/tfjs-core/dist/ops/conv2d_backprop_filter';
 import { conv2DBackpropInput } from '@tensorflow/tfjs-core/dist/ops/conv2d_backprop_input';
 import {
-  adapterInfo, CNN, cnnData, cnnParams, CONV_SHAPES, convFlops, convInputs, convOutShape, expose, matmulInputs, MLP, mlpData,
-  mlpParams, nchwToNhwc, oihwToHwio, timeChain, timeMatmul, timeMlp, transpose,
+  adapterInfo, ATTN, attnInputs, attnShape, CNN, cnnData, cnnParams, CONV_SHAPES, convFlops, convInputs, convOutShape, ENCODER, encoderInput,
+  encoderStateDict, expose, head4, matmulInputs, MLP, mlpData, mlpInferInput, mlpParams, nchwToNhwc, oihwToHwio, timeChain, timeMatmul, timeMlp,
+  transpose, type TimingOpts,
 } from './common';
 
 let ready: Promise<void> | undefined;
@@ -67,8 +68,91 @@ function cnnModel() {
   return { params, stats, forward, note };
 }
 
+/** Times `call` (run under tf.tidy) repeated k times, reading back the last result's first tensor. */
+async function timeTidy(call: () => tf.Tensor[], o: TimingOpts) {
+  let sample = '';
+  const t = await timeChain(async (k) => {
+    let out: tf.Tensor[] = [];
+    for (let j = 0; j < k; j++) {
+      for (const a of out) a.dispose();
+      out = tf.tidy(call);
+    }
+    sample = head4(await out[0].data());
+    for (const a of out) a.dispose();
+  }, o);
+  return { ...t, sample };
+}
+
+const scaledAttention = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number) => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale)), v);
+
+/** torch.nn.TransformerEncoderLayer's eval forward (post-norm, relu, batch first) in tfjs-core ops, PyTorch-layout weights. */
+function encoderForward(w: Record<string, tf.Tensor>, x: tf.Tensor3D): tf.Tensor {
+  const { dModel: D, heads: H, eps } = ENCODER;
+  const [B, S] = x.shape;
+  const linear = (h: tf.Tensor2D, n: string) => tf.add(tf.matMul(h, w[`${n}.weight`] as tf.Tensor2D, false, true), w[`${n}.bias`]) as tf.Tensor2D;
+  const norm = (h: tf.Tensor2D, n: string) => {
+    const { mean, variance } = tf.moments(h, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, eps))), w[`${n}.weight`]), w[`${n}.bias`]) as tf.Tensor2D;
+  };
+  const x2 = tf.reshape(x, [B * S, D]) as tf.Tensor2D;
+  const qkv = tf.add(tf.matMul(x2, w['self_attn.in_proj_weight'] as tf.Tensor2D, false, true), w['self_attn.in_proj_bias']);
+  const head = (i: number) => tf.transpose(tf.reshape(tf.slice(qkv, [0, i * D], [B * S, D]), [B, S, H, D / H]), [0, 2, 1, 3]);
+  const a = tf.reshape(tf.transpose(scaledAttention(head(0), head(1), head(2), 1 / Math.sqrt(D / H)), [0, 2, 1, 3]), [B * S, D]) as tf.Tensor2D;
+  const h = norm(tf.add(x2, linear(a, 'self_attn.out_proj')), 'norm1');
+  const ff = linear(tf.relu(linear(h, 'linear1')), 'linear2');
+  return tf.reshape(norm(tf.add(h, ff), 'norm2'), [B, S, D]);
+}
+
 expose({
   adapter: adapterInfo,
+  async mlpInfer(batch, o) {
+    await init();
+    const [w1, b1, w2, b2, w3, b3] = mlpParams().flatMap((p) => [tf.tensor2d(p.w, [p.fanIn, p.fanOut]), tf.tensor1d(p.b)]);
+    const x = tf.tensor2d(mlpInferInput(batch), [batch, 784]);
+    const forward = () => {
+      const h1 = tf.relu(tf.add(tf.matMul(x, w1), b1));
+      const h2 = tf.relu(tf.add(tf.matMul(h1, w2), b2));
+      return [tf.add(tf.matMul(h2, w3), b3)];
+    };
+    try {
+      const t = await timeTidy(forward, o);
+      return { batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `tf.matMul + tf.add + tf.relu, tf.tidy; ${t.sample}` };
+    } finally {
+      tf.dispose([w1, b1, w2, b2, w3, b3, x]);
+    }
+  },
+  async encoder(o) {
+    await init();
+    const w = Object.fromEntries(Object.entries(encoderStateDict()).map(([k, t]) => [k, tf.tensor(t.data, t.shape)]));
+    const x = tf.tensor3d(encoderInput(), [ENCODER.batch, ENCODER.seq, ENCODER.dModel]);
+    try {
+      const t = await timeTidy(() => [encoderForward(w, x)], o);
+      return { batch: ENCODER.batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `tfjs-core ops (matMul, softmax, moments), tf.tidy; ${t.sample}` };
+    } finally {
+      tf.dispose([...Object.values(w), x]);
+    }
+  },
+  async attention(seq, dir, o) {
+    await init();
+    const shape = attnShape(seq), d = attnInputs(seq);
+    const [q, k, v, r] = [d.q, d.k, d.v, d.r].map((a) => tf.tensor(a, shape));
+    const scale = 1 / Math.sqrt(ATTN.headDim);
+    const grads = tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => scaledAttention(q, k, v, scale));
+    // backward: the gradients of sum(attention * r) are the vector-Jacobian product with dy = r
+    const call = dir === 'fwd' ? () => [scaledAttention(q, k, v, scale)] : () => grads([q, k, v], r);
+    try {
+      const t = await timeTidy(call, o);
+      let out: tf.Tensor[] = [];
+      const prof = await tf.profile(() => (out = tf.tidy(call)));
+      tf.dispose(out);
+      return {
+        msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: prof.peakBytes,
+        note: `tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale)), v)${dir === 'fwd' ? '' : ' under tf.grads (dy = r)'}; peak: tf.profile's peakBytes (bytes of live tensors, q k v r included, not the backend's buffer pool); ${t.sample}`,
+      };
+    } finally {
+      tf.dispose([q, k, v, r]);
+    }
+  },
   async conv(i, dir, o) {
     await init();
     const s = CONV_SHAPES[i];
