@@ -34,6 +34,8 @@ import * as resample from './layers/resample.js';
 import * as embedding from './layers/embedding.js';
 import * as rnn from './layers/rnn.js';
 import * as attention from './layers/attention.js';
+import * as transformer from './layers/transformer.js';
+import * as gen from './layers/generation.js';
 import { Module, Parameter } from './layers/module.js';
 import { SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer } from './train/optim.js';
 import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
@@ -59,6 +61,9 @@ export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: c
   Embedding: embedding.Embedding, SinusoidalPositionalEncoding: embedding.SinusoidalPositionalEncoding,
   LearnedPositionalEmbedding: embedding.LearnedPositionalEmbedding, RotaryEmbedding: embedding.RotaryEmbedding,
   RNN: rnn.RNN, LSTM: rnn.LSTM, GRU: rnn.GRU,
+  MultiheadAttention: transformer.MultiheadAttention, TransformerEncoderLayer: transformer.TransformerEncoderLayer,
+  TransformerDecoderLayer: transformer.TransformerDecoderLayer, TransformerEncoder: transformer.TransformerEncoder,
+  TransformerDecoder: transformer.TransformerDecoder, Transformer: transformer.Transformer,
   utils: { clipGradNorm_, clipGradValue_ } };
 /** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
 export const train = {
@@ -72,6 +77,10 @@ export type { Transform, PaddingMode, RandomCropOptions } from './train/augment.
 export type { EmbeddingOptions, RotaryOptions } from './layers/embedding.js';
 export type { RNNOptions } from './layers/rnn.js';
 export type { AttentionOptions } from './layers/attention.js';
+export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions, TransformerLayerOptions, TransformerOptions, TransformerForwardOptions, EncoderLayerForwardOptions, DecoderLayerForwardOptions, Activation } from './layers/transformer.js';
+export type { SamplingOptions, GenerateOptions, CausalLM } from './layers/generation.js';
+/** Autoregressive decoding: sampling (temperature, top-k, top-p), a key/value cache, generate(). */
+export const generation = { sample: gen.sample, samplingProbabilities: gen.samplingProbabilities, KVCache: gen.KVCache, Decoder: gen.Decoder, generate: gen.generate };
 export type { CheckpointContents, CheckpointTargets, LoadedCheckpoint, CheckpointBackend } from './train/checkpoint.js';
 export type { SafeTensor, SafeDType } from './train/safetensors.js';
 export type { FitOptions, Callback, FitContext, History, Logs } from './train/fit.js';
