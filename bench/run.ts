@@ -10,9 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deflateSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { serveRepo, type StaticServer } from './server';
+import { encodePNG, renderBarChart } from '../src/train/plot';
 import { focusCandidates, tuneCandidates } from './handwritten/matmul';
 import {
   ATTN, CNN, CONV_SHAPES, convLabel, ENCODER, type AdapterInfo, type AttnResult, type ConvResult, type InferResult, type MatmulResult, type MlpResult,
@@ -44,6 +46,13 @@ interface System { id: string; label: string; version: string; workloads: readon
 const pkgVersion = (name: string) => {
   try { return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version as string; }
   catch { return '?'; }
+};
+/** the Kiln bundle's size, as the build prints it, and gzipped (what a page downloads) */
+const bundleSize = () => {
+  const file = path.join(root, KILN_BUNDLE);
+  if (!fs.existsSync(file)) return `${KILN_BUNDLE} missing`;
+  const bytes = fs.readFileSync(file);
+  return `${KILN_BUNDLE} ${(bytes.length / 1024).toFixed(1)} KiB (${(gzipSync(bytes).length / 1024).toFixed(1)} KiB gzipped)`;
 };
 const kilnVersion = () => {
   const dist = path.join(root, KILN_BUNDLE);
@@ -300,7 +309,6 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
       log(`  ${sys.id} cnn: ERROR after ${((Date.now() - t) / 1000).toFixed(1)} s: ${msg(e)}`);
     }
   });
-  // CNN inference at each batch size: one more fresh browser
   /** Runs `cases` in one fresh browser, in one page or (pagePerCase) a fresh page each, storing each result or error in `store`. */
   const runCases = async <T>(name: string, cases: string[], store: Record<string, Cell<T>>, run: (page: Page, key: string) => Promise<T>,
     show: (r: T) => string, pagePerCase = false) => withBrowser(async (browser) => {
@@ -470,7 +478,31 @@ function renderText(results: SystemResult[], rows: Row[]): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
 }
 
-function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<string, string>): string {
+/**
+ * A PNG of Kiln's speed ratio against each peer, one row of bars per timed workload (memory rows
+ * left out), on a log axis from 1x: bars to the right mean Kiln is faster. Undefined when no row
+ * has a ratio (e.g. --only without Kiln).
+ */
+function ratioChart(results: SystemResult[], rows: Row[]): Uint8Array | undefined {
+  const peers = results.filter((r) => r.id !== 'kiln');
+  const timed = rows.filter((r) => !r.unit.startsWith('MiB') && peers.some((p) => r.ratios[p.id]?.endsWith('x')));
+  if (!results.some((r) => r.id === 'kiln') || timed.length === 0) return undefined;
+  const withRatios = peers.filter((p) => timed.some((r) => r.ratios[p.id]?.endsWith('x')));
+  const label = (w: string) => (w.length > 70 ? w.slice(0, 67) + '...' : w); // the 5x7 font is ASCII
+  const rowPx = Math.max(12, 5 * withRatios.length + 6);
+  const img = renderBarChart({
+    title: 'Kiln speed / peer speed (log scale; right of 1x: Kiln faster)',
+    categories: timed.map((r) => label(r.workload)),
+    series: withRatios.map((p) => ({ name: p.label, values: timed.map((r) => parseFloat(r.ratios[p.id] ?? '')) })),
+    log: true,
+    format: (v) => `${v}x`,
+    width: 1000,
+    height: 90 + rowPx * timed.length,
+  });
+  return encodePNG(img, (b) => deflateSync(b));
+}
+
+function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<string, string>, chart?: string): string {
   const hasKiln = results.some((r) => r.id === 'kiln');
   const peers = results.filter((r) => r.id !== 'kiln');
   const head = ['workload', 'unit', ...results.map((r) => r.label), ...(hasKiln ? peers.map((p) => `Kiln vs ${p.label}`) : [])];
@@ -478,7 +510,8 @@ function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<strin
   for (const [k, v] of Object.entries(meta)) L.push(`- **${k}**: ${v}`);
   L.push('', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
   for (const r of rows) L.push(`| ${[r.workload, r.unit, ...results.map((s) => r.cells[s.id] ?? ''), ...(hasKiln ? peers.map((p) => r.ratios[p.id] ?? '') : [])].join(' | ')} |`);
-  L.push('', 'Ratios are Kiln ÷ peer for GFLOP/s and peer ÷ Kiln for milliseconds: above 1x means Kiln is faster.', '');
+  L.push('', 'Ratios are Kiln ÷ peer for GFLOP/s and peer ÷ Kiln for milliseconds and MiB: above 1x means Kiln is faster (or uses less memory).', '');
+  if (chart) L.push(`![Kiln's speed ratio against each peer, per workload](${chart})`, '');
   L.push('## Systems', '');
   for (const r of results) L.push(`- **${r.label}**: ${r.version}; adapter ${fmtAdapter(r.adapter)}`);
   const errs = errors(results);
@@ -560,6 +593,7 @@ async function main() {
       chromium: `${(await withBrowser((b) => b.version()).catch((e) => msg(e)))} (${chromeArgs.join(' ')})`,
       machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
       duration: `${((Date.now() - started) / 1000).toFixed(0)} s`,
+      'Kiln bundle': bundleSize(),
       'load average (1 min) at start / end': `${load0.toFixed(2)} / ${os.loadavg()[0].toFixed(2)} (other processes slow SwiftShader down: keep the machine quiet)`,
     };
     log('');
@@ -573,8 +607,10 @@ async function main() {
       const dir = path.join(here, 'results');
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ ...meta, chromeArgs, sizes: SIZES, convShapes: CONV_SHAPES, attention: { ...ATTN, seqs: SEQS }, encoder: ENCODER, matmulOpts, mlpOpts, convOpts, cnnOpts, inferOpts, attnOpts, table: rows, results }, null, 2) + '\n');
-      fs.writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(results, rows, meta));
-      log(`\nwrote bench/results/${name}.json and bench/results/${name}.md`);
+      const png = ratioChart(results, rows);
+      if (png) fs.writeFileSync(path.join(dir, `${name}-ratios.png`), png);
+      fs.writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(results, rows, meta, png && `${name}-ratios.png`));
+      log(`\nwrote bench/results/${name}.json and bench/results/${name}.md${png ? ` and bench/results/${name}-ratios.png` : ''}`);
     }
   } finally {
     await server.close();

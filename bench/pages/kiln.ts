@@ -66,22 +66,6 @@ async function timeInfer(kn: any, forward: (x: any) => any, x: any, note: string
   }
 }
 
-/** torch.nn.TransformerEncoderLayer's eval forward (post-norm, relu, batch first) from Kiln functions, on PyTorch's state-dict keys. */
-function encoderFromPrimitives(kn: any, w: Record<string, any>) {
-  const { dModel: D, heads: H, eps } = ENCODER;
-  const F = kn.F;
-  const norm = (x: any, n: string) => F.layerNorm(x, [D], { weight: w[`${n}.weight`], bias: w[`${n}.bias`], eps });
-  return (x: any) => {
-    const [B, S] = x.shape;
-    const qkv = F.linear(x, w['self_attn.in_proj_weight'], w['self_attn.in_proj_bias']);
-    const head = (i: number) => qkv.narrow(-1, i * D, D).reshape(B, S, H, D / H).permute(0, 2, 1, 3);
-    const a = F.scaledDotProductAttention(head(0), head(1), head(2)).permute(0, 2, 1, 3).reshape(B, S, D);
-    const h = norm(x.add(F.linear(a, w['self_attn.out_proj.weight'], w['self_attn.out_proj.bias'])), 'norm1');
-    const ff = F.linear(F.linear(h, w['linear1.weight'], w['linear1.bias']).relu(), w['linear2.weight'], w['linear2.bias']);
-    return norm(h.add(ff), 'norm2');
-  };
-}
-
 /** A compiled Adam training step on fixed data, in the shape the step timer wants. */
 function adamStep(kn: any, model: any, lr: number, x: any, y: any, note: string) {
   const opt = new kn.optim.Adam(model.parameters(), { lr });
@@ -170,17 +154,10 @@ expose({
     const kn = await kiln();
     const { dModel: D, heads: H, ff, batch, seq } = ENCODER;
     const sd = encoderStateDict();
-    let forward: (x: any) => any, note: string;
-    if (kn.nn.TransformerEncoderLayer) {
-      const layer = new kn.nn.TransformerEncoderLayer(D, H, { dimFeedforward: ff, dropout: 0.1, activation: 'relu', batchFirst: true });
-      note = await load(kn, layer, sd, 'kn.nn.TransformerEncoderLayer');
-      layer.eval();
-      forward = (x) => layer.forward(x);
-    } else {
-      forward = encoderFromPrimitives(kn, kilnStateDict(kn, sd));
-      note = 'kn.nn.TransformerEncoderLayer is not exported: the same layer from kn.F.linear, layerNorm, scaledDotProductAttention';
-    }
-    return timeInfer(kn, forward, kn.tensor(encoderInput(), [batch, seq, D]), note, o);
+    const layer = new kn.nn.TransformerEncoderLayer(D, H, { dimFeedforward: ff, dropout: 0.1, activation: 'relu', batchFirst: true });
+    const note = await load(kn, layer, sd, 'kn.nn.TransformerEncoderLayer, loadStateDict, eval()');
+    layer.eval();
+    return timeInfer(kn, (x) => layer.forward(x), kn.tensor(encoderInput(), [batch, seq, D]), note, o);
   },
   async attention(seq, dir, o, variant) {
     const kn = await kiln();
