@@ -107,7 +107,7 @@ describe('scaledDotProductAttention (flash kernels)', () => {
         const ref = evaluateReference(want.map((t) => t.node), leaves.values);
         const names = ['out', 'dq', 'dk', 'dv'];
         for (let i = 0; i < 4; i++) expectClose(`${c.name}: ${names[i]}`, await got[i].data(), ref.get(want[i].node)!, i === 0 ? E + S : L + S + E + Ev);
-      }, 120_000);
+      }, 600_000);
     }
 
     it('a query row with every key masked gives NaN, the others are unaffected', async () => {
@@ -140,11 +140,40 @@ describe('scaledDotProductAttention (flash kernels)', () => {
     const L = 256, S = 256;
     const q = kn.randn([2, L, 16]), k = kn.randn([2, S, 16]), v = kn.randn([2, S, 16]), r = kn.randn([2, L, 16]);
     const mask = kn.tensor(Array.from({ length: L * S }, (_, x) => (x % 3 ? 1 : 0)), [L, S], { dtype: 'bool' });
-    const step = kn.compile((a: kn.Tensor, b: kn.Tensor, c: kn.Tensor) => withGrads((x, y, z) => F.scaledDotProductAttention(x, y, z, { attnMask: mask }), a, b, c, r));
+    const loss = (x: kn.Tensor, y: kn.Tensor, z: kn.Tensor) => F.scaledDotProductAttention(x, y, z, { attnMask: mask }).mul(r).sum();
+    const step = kn.compile((a: kn.Tensor, b: kn.Tensor, c: kn.Tensor) => kn.grad(loss, { argnums: [0, 1, 2] })(a, b, c) as kn.Tensor[]);
     await step(q, k, v);
     const stats = step.stats();
     expect(stats.intermediateBytes).toBeLessThan(L * S * 4);
     expect(step.kernels().filter((w) => w.includes('fn kn_score')).length).toBe(3);
+  });
+
+  describe('pattern recognition: hand-written attention runs on the flash kernel', () => {
+    const L = 130, S = 70, E = 16;
+    const variants: [string, (q: kn.Tensor, k: kn.Tensor, v: kn.Tensor, fm: kn.Tensor, bm: kn.Tensor) => kn.Tensor][] = [
+      ['softmax(q @ k^T * scale) @ v', (q, k, v) => q.matmul(k.transpose(-2, -1)).mul(0.25).softmax(-1).matmul(v)],
+      ['softmax(q @ k^T / c + float mask) @ v', (q, k, v, fm) => q.matmul(k.transpose(-2, -1)).div(4).add(fm).softmax(-1).matmul(v)],
+      ['softmax(mask.where(q @ k^T * scale, -inf)) @ v', (q, k, v, _, bm) => bm.where(q.matmul(k.transpose(-2, -1)).mul(0.25), -Infinity).softmax(-1).matmul(v)],
+      ['softmax((q * scale) @ k^T) @ v, 3-D', (q, k, v) => q.reshape(6, L, E).mul(0.25).matmul(k.reshape(6, S, E).transpose(-2, -1)).softmax(-1).matmul(v.reshape(6, S, 8))],
+    ];
+    for (const [name, f] of variants) {
+      it(name, async () => {
+        const leaves = new Leaves();
+        const args = [leaves.randn([2, 3, L, E]), leaves.randn([2, 3, S, E]), leaves.randn([2, 3, S, 8]), leaves.randn([L, S]), leaves.bools([L, S], 0.8)] as const;
+        const want = leaves.reference(f(...args)); // before the rewrite: the composite graph in float64
+        const attn = kn.compile((q: kn.Tensor, k: kn.Tensor, v: kn.Tensor) => f(q, k, v, args[3], args[4]));
+        const got = await (await attn(args[0], args[1], args[2])).data();
+        expectClose(`pattern ${name}: out`, got, want, E + S);
+        expect(attn.kernels().filter((w) => w.includes('fn kn_score')).length).toBe(1);
+        expect(attn.stats().intermediateBytes).toBeLessThan(6 * L * S * 4);
+      });
+    }
+    it('leaves the pattern alone where its gradient is needed', async () => {
+      const q = kn.randn([1, 7, 8], { requiresGrad: true }), k = kn.randn([1, 7, 8]), v = kn.randn([1, 7, 8]);
+      const step = kn.compile((a: kn.Tensor) => kn.grad((x: kn.Tensor) => x.matmul(k.transpose(-2, -1)).mul(0.3).softmax(-1).matmul(v).sum())(a) as kn.Tensor);
+      await step(q);
+      expect(step.kernels().some((w) => w.includes('fn kn_score'))).toBe(false);
+    });
   });
 
   describe('errors', () => {
