@@ -491,7 +491,7 @@ function ratioChart(results: SystemResult[], rows: Row[]): Uint8Array | undefine
   const label = (w: string) => (w.length > 70 ? w.slice(0, 67) + '...' : w); // the 5x7 font is ASCII
   const rowPx = Math.max(12, 5 * withRatios.length + 6);
   const img = renderBarChart({
-    title: 'Kiln speed / peer speed (log scale; right of 1x: Kiln faster)',
+    title: 'Kiln speed / peer speed (log scale; right of 1x: Kiln is faster)',
     categories: timed.map((r) => label(r.workload)),
     series: withRatios.map((p) => ({ name: p.label, values: timed.map((r) => parseFloat(r.ratios[p.id] ?? '')) })),
     log: true,

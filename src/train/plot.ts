@@ -447,12 +447,14 @@ export function renderBarChart(spec: BarChartSpec): Image {
   const fmt = spec.format ?? ((v: number) => String(Number(v.toPrecision(3))));
 
   const cv = new Canvas(width, height, WHITE);
-  const s = width >= 480 && height >= 300 ? 2 : 1; // title, axis label and legend
+  // title and axis label doubled where they fit; category labels, ticks and legend at 1x so long names fit
+  const s = width >= 480 && height >= 300 && textWidth(title, 2) <= width - 16 ? 2 : 1;
   const pad = 4 * s;
   const tickLen = 3 * s;
   const lineH = (GLYPH_H + GLYPH_DESCENT) * s;
+  const legendH = GLYPH_H + GLYPH_DESCENT + 4; // one row of legend entries under the title, clear of the bars
   const labelW = Math.max(...spec.categories.map((c) => textWidth(c, 1)));
-  const top = pad * 2 + (title ? lineH + pad : 0);
+  const top = pad * 2 + (title ? lineH + pad : 0) + legendH + pad;
   const bottom = height - (pad + (xLabel ? lineH + pad : 0) + GLYPH_H + pad + tickLen);
   const left = pad + labelW + pad;
   const right = width - pad * 3 - textWidth(fmt(ticksAt[ticksAt.length - 1] ?? 0), 1) / 2;
@@ -492,8 +494,15 @@ export function renderBarChart(spec: BarChartSpec): Image {
   });
   cv.line(x0, top, x0, bottom, BLACK);
 
-  if (title) cv.text(Math.round((left + right - textWidth(title, s)) / 2), pad * 2, title, s, BLACK);
+  if (title) cv.text(Math.round((width - textWidth(title, s)) / 2), pad * 2, title, s, BLACK);
   if (xLabel) cv.text(Math.round((left + right - textWidth(xLabel, s)) / 2), height - pad - lineH, xLabel, s, TEXT);
-  drawLegend(cv, spec.series, colors, { left, right, top, bottom }, s);
+  // legend: a swatch and a name per series, left to right from the plot's left edge
+  let lx = left;
+  const ly = top - pad - legendH;
+  spec.series.forEach((se, i) => {
+    cv.fill(lx, ly + 1, GLYPH_H, GLYPH_H, colors[i]);
+    cv.text(lx + GLYPH_H + 4, ly + 1, se.name, 1, TEXT);
+    lx += GLYPH_H + 4 + textWidth(se.name, 1) + 16;
+  });
   return { width, height, rgba: cv.rgba };
 }
