@@ -1,17 +1,20 @@
 // A small character-level GPT (nanoGPT's architecture) and its data: one definition shared by
 // the main job (scripts/models/gpt.ts imports it) and the browser demo (demo/gpt.html loads it
-// from dist/char_gpt.js, which scripts/build.mjs bundles from this file).
+// from dist/char_gpt.js, which scripts/build.mjs bundles from this file with the engine left
+// out: the page gets it from dist/kiln.js). So this file uses only Kiln's public API, `kn`
+// (and mulberry32, a stateless function).
 //
 // Model: token + learned position embeddings, nLayer pre-norm blocks (LayerNorm, causal
 // self-attention through F.scaledDotProductAttention, LayerNorm, MLP with GELU), a final
-// LayerNorm and an untied linear head. No dropout: the models here are small and trained briefly.
-// With a KVCache the model decodes one token per step (see src/layers/generation.ts).
+// LayerNorm and an untied linear head; PyTorch's default initialisations (nanoGPT draws the
+// embeddings from N(0, 0.02) instead of N(0, 1)). No dropout: the models here are small and
+// trained briefly. With a KV cache the model decodes one token per step (kn.generation).
 import * as kn from '../src/index.ts';
-import { KVCache } from '../src/layers/generation.ts';
 import { mulberry32 } from '../src/train/data.ts';
-import type { Optimizer } from '../src/train/optim.ts';
 
 type Tensor = kn.Tensor;
+type KVCache = InstanceType<typeof kn.generation.KVCache>;
+type Optimizer = InstanceType<typeof kn.optim.Optimizer>;
 const nn = kn.nn;
 
 export interface GPTConfig {
@@ -25,9 +28,6 @@ export interface GPTConfig {
 
 /** Where a forward pass reads and writes the KV cache (absent: a plain causal pass). */
 interface CacheStep { cache: KVCache; layer: number; pos: number | Tensor }
-
-/** nanoGPT's initialisation of embeddings: N(0, 0.02). */
-const embedding = (n: number, d: number) => new nn.Embedding(n, d, { weight: kn.randn([n, d]).mul(0.02) });
 
 class CausalSelfAttention extends nn.Module {
   cAttn: InstanceType<typeof nn.Linear>;
@@ -74,14 +74,14 @@ export class GPT extends nn.Module {
     super();
     const { vocabSize, blockSize, nLayer, nHead, nEmbd } = config;
     if (nEmbd % nHead !== 0) throw new Error(`GPT: nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`);
-    this.wte = embedding(vocabSize, nEmbd);
-    this.wpe = embedding(blockSize, nEmbd);
+    this.wte = new nn.Embedding(vocabSize, nEmbd);
+    this.wpe = new nn.Embedding(blockSize, nEmbd);
     this.h = Array.from({ length: nLayer }, () => new Block(nEmbd, nHead));
     this.lnF = new nn.LayerNorm(nEmbd);
     this.lmHead = new nn.Linear(nEmbd, vocabSize, { bias: false });
   }
 
-  /** Logits [B, T, vocab] for int32 tokens [B, T]; with a cache, at `pos` (see CausalLM in generation.ts). */
+  /** Logits [B, T, vocab] for int32 tokens [B, T]; with a cache, at `pos` (see kn.generation's CausalLM). */
   forward(idx: Tensor, { cache, pos = 0 }: { cache?: KVCache; pos?: number | Tensor } = {}): Tensor {
     const T = idx.shape[1];
     if (T > this.config.blockSize) throw new Error(`GPT: sequence of ${T} tokens is longer than the context (blockSize ${this.config.blockSize})`);
@@ -94,7 +94,7 @@ export class GPT extends nn.Module {
 
   newCache(batchSize = 1): KVCache {
     const { nLayer, nHead, blockSize, nEmbd } = this.config;
-    return new KVCache(nLayer, batchSize, nHead, blockSize, nEmbd / nHead);
+    return new kn.generation.KVCache(nLayer, batchSize, nHead, blockSize, nEmbd / nHead);
   }
 
   /** The mean cross-entropy of next-token prediction: x, y int32 [B, T]. */

@@ -209,8 +209,10 @@ export interface GenerateOptions extends SamplingOptions {
 
 /**
  * Runs `prompt` (token ids) through `model` and samples `maxNewTokens` more, one at a time
- * through a KV cache; returns the new tokens (not the prompt). The prompt and all but the
- * last new token must fit in the model's context (the cache's maxLen).
+ * through a KV cache; returns the new tokens (not the prompt). The prompt must fit in the
+ * model's context (the cache's maxLen). When the cache fills up, the context is cropped to
+ * its last floor(maxLen / 2) tokens, which are run again as a new prompt (one pass for every
+ * maxLen / 2 new tokens, where nanoGPT's crop recomputes the whole context at every token).
  */
 export async function generate(model: CausalLM, prompt: ArrayLike<number>, maxNewTokens: number, opts: GenerateOptions = {}): Promise<number[]> {
   checkSampling('generate', opts);
@@ -220,16 +222,15 @@ export async function generate(model: CausalLM, prompt: ArrayLike<number>, maxNe
   try {
     const L = decoder.cache.maxLen;
     if (prompt.length > L) fail('generate', `the prompt has ${prompt.length} tokens, longer than the cache (maxLen ${L})`);
-    if (prompt.length + maxNewTokens - 1 > L) fail('generate', `a prompt of ${prompt.length} tokens and ${maxNewTokens} new ones need ${prompt.length + maxNewTokens - 1} positions; the cache holds ${L}`);
-    const out: number[] = [];
+    const tokens = Array.from(prompt), out: number[] = [];
     if (!maxNewTokens) return out;
-    let logits = await decoder.prefill(prompt);
+    let logits = await decoder.prefill(tokens);
     for (;;) {
       const token = sample(logits, opts);
-      out.push(token);
+      tokens.push(token); out.push(token);
       opts.onToken?.(token);
       if (out.length === maxNewTokens) return out;
-      logits = await decoder.next(token);
+      logits = decoder.length < L ? await decoder.next(token) : await decoder.prefill(tokens.slice(-Math.max(1, Math.floor(L / 2))));
     }
   } finally {
     decoder.dispose();
