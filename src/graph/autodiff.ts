@@ -50,6 +50,12 @@ function rowsGrad(node: Node, g: Tensor, ins: Tensor[], out: Tensor): (Tensor | 
     const mean = out.slice([...out.shape.slice(0, -1).map(() => 0), 0], [...out.shape.slice(0, -1), 1]);
     return [gm.add(gv.mul(x.sub(mean)).mul(2)).div(L).expandTo(x.shape)];
   }
+  if (node.op === 'sumDot') {
+    // d sum(a) / da = 1, d sum(a b) / da = b, d sum(a b) / db = a
+    const last = (t: Tensor, i: number) => t.slice([...t.shape.slice(0, -1).map(() => 0), i], [...t.shape.slice(0, -1), i + 1]);
+    const [a, b] = ins, gs = last(g, 0), gd = last(g, 1);
+    return [gd.mul(b).add(gs), gd.mul(a)];
+  }
   // crossEntropyRows: d loss_r / d x_rc = softmax_rc - q_rc, with q the smoothed one-hot target
   const [, target] = ins;
   const { labelSmoothing: ls, ignoreIndex } = node.attrs;

@@ -346,11 +346,16 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       const core = g.core!, x = core.inputs[0];
       const C = x.shape[x.shape.length - 1], R = numel(x.shape) / C;
       b.ownFlat = core.op === 'softmax' ? '(r * C + c)' : 'r';
-      const load = b.scoped(() => { b.emit(`let x = ${b.value(x, { flat: `(r * ${C}u + c)` })};`); });
-      if (core.op === 'moments') {
-        const store = b.scoped(() => { b.store(core, '(r * 2u)', 'mean'); b.store(core, '(r * 2u + 1u)', 'vr'); });
+      const at = `(r * ${C}u + c)`;
+      const load = b.scoped(() => {
+        b.emit(`let x = ${b.value(x, { flat: at })};`);
+        if (core.op === 'sumDot') b.emit(`let y = ${b.value(core.inputs[1], { flat: at })};`);
+      });
+      if (core.op === 'moments' || core.op === 'sumDot') {
+        const [first, second] = core.op === 'moments' ? ['mean', 'vr'] : ['s0', 's1'];
+        const store = b.scoped(() => { b.store(core, '(r * 2u)', first); b.store(core, '(r * 2u + 1u)', second); });
         checkBindings(b, ctx, 'row');
-        const k = momentsKernel({ buffers: b.decls(), prelude: PRELUDE, rows: R, cols: C, load, store, maxPerDim: ctx.maxPerDim, subgroups: ctx.subgroups });
+        const k = momentsKernel({ buffers: b.decls(), prelude: PRELUDE, rows: R, cols: C, load, store, maxPerDim: ctx.maxPerDim, subgroups: ctx.subgroups, sumDot: core.op === 'sumDot' });
         return [{ ...k, buffers: b.bufferList() }];
       }
       let target: string | undefined;

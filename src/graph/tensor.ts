@@ -388,6 +388,17 @@ export function moments(x: Tensor): Tensor {
   return make('moments', [x], {}, [...x.shape.slice(0, -1), 2], x.dtype);
 }
 
+/**
+ * [sum(a), sum(a * b)] over the last dim: [..., L] x2 -> [..., 2], in one row kernel (one pass,
+ * two accumulators). The two sums every normalisation's backward needs: sum(gy) and sum(gy * xhat).
+ */
+export function sumDot(a: Tensor, b: Tensor): Tensor {
+  checkDtype('sumDot', a, 'float'); checkDtype('sumDot', b, 'float');
+  if (!sameShape(a.shape, b.shape)) throw opError('sumDot', `expected two tensors of the same shape, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.ndim === 0 || a.shape[a.ndim - 1] === 0) throw opError('sumDot', `expected a non-empty last dim, got shape ${shapeStr(a.shape)}`);
+  return make('sumDot', [a, b], {}, [...a.shape.slice(0, -1), 2], a.dtype);
+}
+
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkDtype('matmul', a, 'float'); checkDtype('matmul', b, 'float');
   if (a.ndim === 0 || b.ndim === 0) throw opError('matmul', `both arguments need at least 1 dimension, got shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);

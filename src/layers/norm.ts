@@ -1,10 +1,11 @@
 // Normalisation layers with PyTorch's names, buffers and statistics. The statistics of each
 // row (a channel for batch norm, a sample or group for layer and group norm) come from one
 // `moments` kernel with a workgroup reduction; the normalisation is elementwise, fused into
-// whatever reads it; the gradients are written out (customGradient) so that backward is two
-// reductions and an elementwise kernel, not the autodiff of mean and variance. Running
+// whatever reads it; the gradients are written out (customGradient) so that backward is one
+// `sumDot` row kernel (sum gy and sum gy * xhat per row) and an elementwise pass fused into its
+// consumer, not the autodiff of mean and variance. Running
 // statistics are updated on the GPU by assigns, so a compiled step carries them with no read-back.
-import { Tensor, assign, tensor, moments } from '../graph/tensor.js';
+import { Tensor, assign, tensor, moments, sumDot } from '../graph/tensor.js';
 import { customGradient } from '../graph/autodiff.js';
 import { noGrad, scopeSuffix } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
@@ -35,7 +36,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const n = axes.reduce((p, a) => p * x.shape[a], 1);
   if (training && n <= 1) fail(fn, `expected more than 1 value per channel when training, got input ${shapeStr(x.shape)}`);
   // one row per channel: [C, N * spatial], a view
-  const stats = moments(x.transpose(0, 1).reshape(C, n));
+  const rows = (t: Tensor) => t.transpose(0, 1).reshape(C, n);
+  const stats = moments(rows(x));
   const mean = stats.slice([0, 0], [C, 1]).reshape(C), varB = stats.slice([0, 1], [C, 2]).reshape(C);
   if (training && runningMean && runningVar) {
     noGrad(() => {
@@ -51,7 +53,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return customGradient(y, inputs, (gy) => {
     // gb = sum gy, gw = sum gy * xhat, gx = w * rstd * (gy - gb / n - xhat * gw / n)
-    const gb = gy.sum(axes), gw = gy.mul(xhat).sum(axes);
+    const sums = sumDot(rows(gy), rows(xhat));
+    const gb = sums.slice([0, 0], [C, 1]).reshape(C), gw = sums.slice([0, 1], [C, 2]).reshape(C);
     const scale = weight ? rstd.mul(weight.reshape(...bshape)) : rstd;
     const gx = x.requiresGrad ? gy.sub(gb.reshape(...bshape).div(n)).sub(xhat.mul(gw.reshape(...bshape).div(n))).mul(scale) : null;
     return [gx, ...(weight ? [weight.requiresGrad ? gw : null] : []), ...(bias ? [bias.requiresGrad ? gb : null] : [])];
@@ -64,7 +67,10 @@ function normalizeRows(rows: Tensor, eps: number): Tensor {
   const stats = moments(rows);
   const rstd = stats.slice([0, 1], [R, 2]).add(eps).rsqrt();
   const xhat = rows.sub(stats.slice([0, 0], [R, 1])).mul(rstd);
-  return customGradient(xhat, [rows], (g) => [g.sub(g.mean(-1, true)).sub(xhat.mul(g.mul(xhat).mean(-1, true))).mul(rstd)]);
+  return customGradient(xhat, [rows], (g) => {
+    const sums = sumDot(g, xhat).div(rows.shape[1]);
+    return [g.sub(sums.slice([0, 0], [R, 1])).sub(xhat.mul(sums.slice([0, 1], [R, 2]))).mul(rstd)];
+  });
 }
 
 class BatchNormBase extends Module {

@@ -1,6 +1,6 @@
 // Row kernels over the last axis: softmax, log-softmax and the fused log-softmax + NLL of
-// cross-entropy (one invocation per row, three passes), and the mean and variance of each row
-// (moments). The input expression is fused in.
+// cross-entropy (one invocation per row, three passes), the mean and variance of each row
+// (moments) and the sums [sum x, sum x y] of a pair of rows (sumDot). The input expressions are fused in.
 import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, type BufferDecl } from './common.js';
 
 export interface RowsSpec {
@@ -67,13 +67,15 @@ export interface MomentsSpec {
   prelude: string;
   rows: number;
   cols: number;
-  /** statements defining `x: f32` for row `r`, column `c` */
+  /** statements defining `x: f32` (and `y: f32` for sumDot) for row `r`, column `c` */
   load: string;
-  /** statements storing `mean` and `vr` (biased variance) for row `r` */
+  /** statements storing `mean` and `vr` (biased variance), or `s0` and `s1` for sumDot, for row `r` */
   store: string;
   maxPerDim: number;
   /** reduce within subgroups first (subgroupAdd), then across them through workgroup memory */
   subgroups?: boolean;
+  /** the sums s0 = sum x and s1 = sum x y instead of the moments: one pass */
+  sumDot?: boolean;
 }
 
 const MOMENTS_WG = 256;
@@ -82,10 +84,12 @@ const MOMENTS_WG = 256;
  * Mean and variance of each row. Few long rows (batch-norm's channels): a workgroup per row,
  * each pass a strided loop then a workgroup reduction. Many short rows (layer norm): an
  * invocation per row. Two passes either way: the variance sums (x - mean)^2.
+ * With `sumDot`, one pass accumulating sum x and sum x y (a norm's backward).
  */
 export function momentsKernel(s: MomentsSpec) {
   if (s.rows >= 1024 || s.cols < 256) {
     const pass = (body: string) => `for (var c = 0u; c < ${s.cols}u; c = c + 1u) {\n${s.load}\n    ${body}\n  }`;
+    if (s.sumDot) return perRow(s, `var s0 = 0.0;\n  var s1 = 0.0;\n  ${pass('s0 = s0 + x; s1 = s1 + x * y;')}\n${s.store}`);
     return perRow(s, `var t = 0.0;
   ${pass('t = t + x;')}
   let mean = t / ${s.cols}.0;
@@ -126,7 +130,14 @@ fn main(${BUILTINS}${s.subgroups ? ', @builtin(subgroup_invocation_id) sg_lane: 
   ${LINEAR_WORKGROUP}
   let r = wg_lin;
   if (r >= ${s.rows}u) { return; }
-  var t = 0.0;
+${s.sumDot ? `  var t = 0.0;
+  var u = 0.0;
+  ${pass('t = t + x; u = u + x * y;')}
+  ${reduce('t')}
+  let s0 = red[0];
+  workgroupBarrier();
+  ${reduce('u')}
+  let s1 = red[0];` : `  var t = 0.0;
   ${pass('t = t + x;')}
   ${reduce('t')}
   let mean = red[0] / ${s.cols}.0;
@@ -134,7 +145,7 @@ fn main(${BUILTINS}${s.subgroups ? ', @builtin(subgroup_invocation_id) sg_lane: 
   var q = 0.0;
   ${pass('let d = x - mean; q = q + d * d;')}
   ${reduce('q')}
-  let vr = red[0] / ${s.cols}.0;
+  let vr = red[0] / ${s.cols}.0;`}
   if (lidx == 0u) {
 ${s.store}
   }

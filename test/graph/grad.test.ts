@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kn from '../../src/index.js';
 import type { Node } from '../../src/graph/ir.js';
 import { evaluateReference } from '../../src/graph/reference.js';
-import { moments } from '../../src/graph/tensor.js';
+import { moments, sumDot } from '../../src/graph/tensor.js';
 import { Leaves, expectArrayClose, type Tensor, type Tol } from './helpers.js';
 
 beforeAll(async () => { await kn.init(); });
@@ -261,6 +261,16 @@ describe('moments', () => {
     await checkGrad('moments long', 431, (L) => {
       const x = L.randn([2, 300], { ...rg, scale: 2 });
       return { inputs: [x], out: moments(x) };
+    });
+  });
+  it('sumDot rows, short and long', async () => {
+    await checkGrad('sumDot short', 432, (L) => {
+      const x = L.randn([5, 7], { ...rg, scale: 2 }), y = L.randn([5, 7], rg);
+      return { inputs: [x, y], out: sumDot(x, y) };
+    });
+    await checkGrad('sumDot long', 433, (L) => {
+      const x = L.randn([2, 300], rg), y = L.randn([2, 300], rg);
+      return { inputs: [x, y], out: sumDot(x, y) };
     });
   });
 });

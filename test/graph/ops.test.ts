@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kn from '../../src/index.js';
 import { Leaves, count, expectArrayClose, expectMatchesReference, type Tensor, type Tol } from './helpers.js';
-import { moments } from '../../src/graph/tensor.js';
+import { moments, sumDot } from '../../src/graph/tensor.js';
 
 beforeAll(async () => { await kn.init(); });
 afterAll(() => { kn.debug.setFusion(true); kn.shutdown(); });
@@ -425,6 +425,33 @@ describe('moments (mean and variance rows, the statistics of the norm layers)', 
   }
   it('rejects an empty row', () => {
     expect(() => moments(kn.zeros([3, 0]))).toThrow(/^moments: expected a non-empty last dim, got shape \[3, 0\]/);
+  });
+});
+
+describe('sumDot ([sum x, sum x y] rows, the sums of a norm backward)', () => {
+  // both sums add L terms of size ~scale^2: sumTol(L)
+  const cases: [string, number[], (x: Tensor) => Tensor][] = [
+    ['many short rows (an invocation per row)', [127, 33], (x) => x],
+    ['one value per row', [7, 1], (x) => x],
+    ['few long rows (a workgroup per row)', [7, 1000], (x) => x],
+    ['batch-norm channels: permuted views [C, N*H*W]', [5, 3, 9, 11], (x) => x.permute(1, 0, 2, 3).reshape(3, -1)],
+    ['computed inputs', [4, 300], (x) => x.mul(3).add(2)],
+  ];
+  for (const subgroups of [true, false]) {
+    for (const [what, shape, view] of cases) {
+      it(`${what}${subgroups ? '' : ', subgroups off'}`, async () => {
+        kn.debug.setSubgroups(subgroups);
+        try {
+          const L = fresh(760 + shape.length * 10 + shape[0]);
+          const x = view(L.randn(shape, { scale: 2, shift: 1 })), y = view(L.randn(shape, { scale: 2 }));
+          await expectMatchesReference(sumDot(x, y), L, sumTol(x.shape[x.ndim - 1], 8), `sumDot of ${x.shape}`);
+        } finally { kn.debug.setSubgroups(true); }
+      });
+    }
+  }
+  it('rejects mismatched shapes and empty rows', () => {
+    expect(() => sumDot(kn.zeros([3, 4]), kn.zeros([3, 5]))).toThrow(/^sumDot: expected two tensors of the same shape, got \[3, 4\] and \[3, 5\]/);
+    expect(() => sumDot(kn.zeros([3, 0]), kn.zeros([3, 0]))).toThrow(/^sumDot: expected a non-empty last dim/);
   });
 });
 

@@ -14,7 +14,7 @@ export const FAMILY: Record<string, Family> = {
   indexSelect: 'view', gather: 'view', window: 'view', unwindow: 'view',
   sum: 'reduce', max: 'reduce', min: 'reduce', argmax: 'reduce', argmin: 'reduce',
   matmul: 'matmul',
-  softmax: 'rows', crossEntropyRows: 'rows', moments: 'rows',
+  softmax: 'rows', crossEntropyRows: 'rows', moments: 'rows', sumDot: 'rows',
   attention: 'attention', attentionGradQ: 'attention', attentionGradKV: 'attention', // ops/attention.ts
   assign: 'assign',
 };
@@ -197,9 +197,16 @@ export function refMatmul(a: RefValue, b: RefValue): Float64Array {
 export function refRows(node: Node, inputs: RefValue[]): Float64Array {
   const x = inputs[0];
   const C = x.shape[x.shape.length - 1], R = numel(x.shape) / C;
-  const out = new Float64Array(node.op === 'softmax' ? R * C : node.op === 'moments' ? R * 2 : R);
+  const out = new Float64Array(node.op === 'softmax' ? R * C : node.op === 'moments' || node.op === 'sumDot' ? R * 2 : R);
   for (let r = 0; r < R; r++) {
     const row = x.data.subarray(r * C, r * C + C);
+    if (node.op === 'sumDot') {
+      const y = inputs[1].data.subarray(r * C, r * C + C);
+      let s = 0, d = 0;
+      for (let c = 0; c < C; c++) { s += row[c]; d += row[c] * y[c]; }
+      out[r * 2] = s; out[r * 2 + 1] = d;
+      continue;
+    }
     if (node.op === 'moments') {
       let mean = 0, q = 0;
       for (const v of row) mean += v;
