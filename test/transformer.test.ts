@@ -39,20 +39,30 @@ const mask = (m: Mask | 'causal' | undefined, L = 0): kn.Tensor | undefined => {
   return f32(m as T);
 };
 
-async function expectClose(what: string, actual: kn.Tensor | null | undefined, expected: T, family: string): Promise<void> {
-  expect(actual, `${what}: missing`).toBeTruthy();
-  expect(actual!.shape, `${what}: shape`).toEqual(expected.shape);
-  const a = await actual!.data();
-  const scale = expected.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  let wi = -1, wr = 0;
-  for (let i = 0; i < a.length; i++) {
-    const allowed = RTOL * Math.abs(expected.data[i]) + ATOL * scale;
-    const ratio = Math.abs(a[i] - expected.data[i]) / (allowed || 1e-30);
-    if (!(ratio <= wr)) { wr = ratio; wi = i; }
+/**
+ * Compares each [what, tensor, expected, family]: all tensors are read in one go (one run:
+ * the backward pass's shared intermediates are computed once, not once per gradient).
+ */
+async function expectAllClose(checks: [string, kn.Tensor | null | undefined, T, string][]): Promise<void> {
+  for (const [what, t, e] of checks) {
+    expect(t, `${what}: missing`).toBeTruthy();
+    expect(t!.shape, `${what}: shape`).toEqual(e.shape);
   }
-  worst[family] = Math.max(worst[family] ?? 0, Number.isFinite(wr) ? wr : Infinity);
-  if (!(wr <= 1)) {
-    expect.fail(`${what}: element ${wi} is ${a[wi]}, PyTorch has ${expected.data[wi]} (|diff| ${Math.abs(a[wi] - expected.data[wi])}, ${wr.toFixed(2)}x the allowed ${RTOL}*|e| + ${ATOL}*${scale})`);
+  const all = await kn.cat(checks.map(([, t]) => t!.reshape(-1))).data();
+  let at = 0;
+  for (const [what, t, expected, family] of checks) {
+    const a = all.subarray(at, at += t!.numel());
+    const scale = expected.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    let wi = -1, wr = 0;
+    for (let i = 0; i < a.length; i++) {
+      const allowed = RTOL * Math.abs(expected.data[i]) + ATOL * scale;
+      const ratio = Math.abs(a[i] - expected.data[i]) / (allowed || 1e-30);
+      if (!(ratio <= wr)) { wr = ratio; wi = i; }
+    }
+    worst[family] = Math.max(worst[family] ?? 0, Number.isFinite(wr) ? wr : Infinity);
+    if (!(wr <= 1)) {
+      expect.fail(`${what}: element ${wi} is ${a[wi]}, PyTorch has ${expected.data[wi]} (|diff| ${Math.abs(a[wi] - expected.data[wi])}, ${wr.toFixed(2)}x the allowed ${RTOL}*|e| + ${ATOL}*${scale})`);
+    }
   }
 }
 
@@ -119,11 +129,13 @@ function goldenCases(pred: (c: any) => boolean): void {
       if (c.weights) loss = loss.add(weights!.mul(f32(c.r2)).sum());
       else expect(weights).toBeNull();
       loss.backward();
-      await expectClose(`${c.name} out`, out, c.out, fam);
-      if (c.weights) await expectClose(`${c.name} weights`, weights, c.weights, fam);
-      for (const [k, g] of Object.entries(c.gradInputs as Record<string, T>)) await expectClose(`${c.name} grad ${k}`, leaves[k].grad, g, `${fam} grad`);
       const named = Object.fromEntries(m.namedParameters());
-      for (const [k, g] of Object.entries(c.grads as Record<string, T>)) await expectClose(`${c.name} grad ${k}`, named[k].grad, g, `${fam} grad`);
+      await expectAllClose([
+        [`${c.name} out`, out, c.out, fam],
+        ...(c.weights ? [[`${c.name} weights`, weights, c.weights, fam] as [string, kn.Tensor | null, T, string]] : []),
+        ...Object.entries(c.gradInputs as Record<string, T>).map(([k, g]) => [`${c.name} grad ${k}`, leaves[k].grad, g, `${fam} grad`] as [string, kn.Tensor | null, T, string]),
+        ...Object.entries(c.grads as Record<string, T>).map(([k, g]) => [`${c.name} grad ${k}`, named[k].grad, g, `${fam} grad`] as [string, kn.Tensor | null, T, string]),
+      ]);
     });
   }
 }
@@ -230,5 +242,86 @@ describe('MultiheadAttention: bad input', () => {
     expect(errorOf(() => m.forward(q, k, k, { attnMask: z(2, 3, 5) }))).toMatch(/attnMask of shape .* got \[2, 3, 5\]/);
     expect(errorOf(() => m.forward(z(3, 8), z(5, 8), z(5, 8), { attnMask: z(4, 3, 5) }))).toMatch(/or \[numHeads, L, S\] = \[2, 3, 5\] .*got \[4, 3, 5\]/);
     expect(errorOf(() => m.forward(q, k, k, { attnMask: kn.zeros([3, 5], { dtype: 'int32' }) }))).toMatch(/^MultiheadAttention: attnMask must be bool \(true = not allowed\) or float32/);
+  });
+});
+
+describe('Transformer layers: state dicts, copies, masks, dropout', () => {
+  it('bias: false drops every bias (Linear, attention and LayerNorm), as PyTorch', () => {
+    expect(Object.keys(new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, bias: false }).stateDict())).toEqual(
+      ['self_attn.in_proj_weight', 'self_attn.out_proj.weight', 'linear1.weight', 'linear2.weight', 'norm1.weight', 'norm2.weight']);
+  });
+
+  it('TransformerEncoder deep-copies its layer: equal values, independent storage', async () => {
+    const layer = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16 });
+    const enc = new TransformerEncoder(layer, 2);
+    const sd = enc.stateDict();
+    expect(Object.keys(sd).length).toBe(24);
+    expect(Object.keys(sd).slice(0, 2)).toEqual(['layers.0.self_attn.in_proj_weight', 'layers.0.self_attn.in_proj_bias']);
+    const w = Array.from(await layer.linear1.weight.data());
+    expect(Array.from(await sd['layers.0.linear1.weight'].data())).toEqual(w);
+    expect(Array.from(await sd['layers.1.linear1.weight'].data())).toEqual(w);
+    // loading into one copy changes neither the other copy nor the original layer
+    await enc.loadStateDict({ ...sd, 'layers.0.linear1.weight': kn.full([16, 8], 0.5) });
+    expect(Array.from(await enc.stateDict()['layers.0.linear1.weight'].data()).every((v) => v === 0.5)).toBe(true);
+    expect(Array.from(await enc.stateDict()['layers.1.linear1.weight'].data())).toEqual(w);
+    expect(Array.from(await layer.linear1.weight.data())).toEqual(w);
+    expect(enc.parameters().length).toBe(24);
+  });
+
+  it('Transformer: PyTorch keys, xavier_uniform_ on every matrix after copying (the copies differ)', async () => {
+    const t = new Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 1, dimFeedforward: 16 });
+    const sd = t.stateDict();
+    expect(Object.keys(sd).length).toBe(24 + 2 + 18 + 2);
+    expect(Object.keys(sd)).toContain('decoder.layers.0.multihead_attn.in_proj_weight');
+    expect(Object.keys(sd)).toContain('encoder.norm.weight');
+    expect(Object.keys(sd)).toContain('decoder.norm.bias');
+    const a = Array.from(await sd['encoder.layers.0.linear1.weight'].data()), b = Array.from(await sd['encoder.layers.1.linear1.weight'].data());
+    expect(a).not.toEqual(b);
+    const bound = Math.sqrt(6 / (8 + 16));
+    expect(Math.max(...a.map(Math.abs))).toBeLessThanOrEqual(bound);
+    expect(Math.max(...a.map(Math.abs))).toBeGreaterThan(0.9 * bound);
+    expect(Array.from(await sd['encoder.layers.0.linear1.bias'].data()).every((v) => Math.abs(v) <= 1 / Math.sqrt(8))).toBe(true);
+  });
+
+  it('generateSquareSubsequentMask is 0 on and below the diagonal, -inf above', async () => {
+    expect(Array.from(await Transformer.generateSquareSubsequentMask(3).data())).toEqual([0, -Infinity, -Infinity, 0, 0, -Infinity, 0, 0, 0]);
+  });
+
+  it('isCausal equals the causal mask; dropout acts in training mode only', async () => {
+    kn.manualSeed(11);
+    const layer = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0.5 });
+    const plain = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 });
+    await plain.loadStateDict(layer.stateDict());
+    const x = kn.randn([4, 2, 8]);
+    const t1 = await layer.forward(x).data(), t2 = await layer.forward(x).data();
+    expect(Array.from(t1)).not.toEqual(Array.from(t2));
+    expect(t1.every(Number.isFinite)).toBe(true);
+    layer.eval();
+    expect(layer.dropout1.training).toBe(false);
+    const e = await layer.forward(x).data(), p = await plain.forward(x).data();
+    expect(Array.from(e)).toEqual(Array.from(p));
+    const c1 = await plain.forward(x, { isCausal: true }).data();
+    const c2 = await plain.forward(x, { srcMask: Transformer.generateSquareSubsequentMask(4) }).data();
+    c1.forEach((v, i) => expect(v).toBeCloseTo(c2[i], 5));
+  });
+});
+
+describe('Transformer layers: bad input', () => {
+  const z = (...s: number[]) => kn.zeros(s);
+  it('dModel mismatches, batch mix-ups and bad options', () => {
+    const enc = new TransformerEncoder(new TransformerEncoderLayer(8, 2, { dimFeedforward: 16 }), 2);
+    expect(errorOf(() => new TransformerEncoderLayer(8, 2).forward(z(4, 2, 6)))).toMatch(/^TransformerEncoderLayer: src \[4, 2, 6\] has 6 features in its last dim, expected dModel 8$/);
+    expect(errorOf(() => enc.call(z(4, 2, 6)))).toMatch(/^TransformerEncoderLayer: src \[4, 2, 6\] has 6 features in its last dim, expected dModel 8 \(in TransformerEncoder > TransformerEncoderLayer\)/);
+    expect(errorOf(() => new TransformerEncoderLayer(8, 2).forward(z(8)))).toMatch(/^TransformerEncoderLayer: expected src of shape \[seq, batch, dModel\] \(or unbatched \[seq, dModel\]\), got \[8\]/);
+    const dec = new TransformerDecoderLayer(8, 2, { dimFeedforward: 16 });
+    expect(errorOf(() => dec.forward(z(3, 2, 8), z(5, 2, 4)))).toMatch(/^TransformerDecoderLayer: memory \[5, 2, 4\] has 4 features in its last dim, expected dModel 8/);
+    expect(errorOf(() => dec.forward(z(3, 2, 8), z(2, 5, 8)))).toMatch(/^MultiheadAttention: query \[3, 2, 8\] and key \[2, 5, 8\] have different batch sizes.*batchFirst is false/);
+    const t = new Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 16 });
+    expect(errorOf(() => t.forward(z(5, 2, 8), z(2, 3, 8)))).toMatch(/^Transformer: src \[5, 2, 8\] and tgt \[2, 3, 8\] have different batch sizes \(dim 1\); batchFirst is false/);
+    expect(errorOf(() => t.forward(z(5, 2, 8), z(3, 2, 6)))).toMatch(/^Transformer: tgt \[3, 2, 6\] has 6 features in its last dim, expected dModel 8/);
+    expect(errorOf(() => new TransformerEncoderLayer(10, 4))).toMatch(/^TransformerEncoderLayer: dModel \(10\) must be divisible by nhead \(4\)/);
+    expect(errorOf(() => new TransformerDecoderLayer(8, 2, { activation: 'tanh' as any }))).toMatch(/^TransformerDecoderLayer: activation must be 'relu', 'gelu', a function or a Module, got 'tanh'/);
+    expect(errorOf(() => new TransformerEncoder(new TransformerEncoderLayer(8, 2), 0))).toMatch(/^TransformerEncoder: numLayers must be a positive integer, got 0/);
+    expect(errorOf(() => Transformer.generateSquareSubsequentMask(0))).toMatch(/n must be a positive integer, got 0/);
   });
 });
