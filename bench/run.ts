@@ -99,6 +99,9 @@ const WORKLOAD_TIMEOUT_MS = 300_000;
 // one conv case / the CNN step / one inference batch: TF.js's backward conv at 16x64x56x56 takes
 // 25-70 s per call here, and a case makes about four calls
 const SLOW_WORKLOAD_TIMEOUT_MS = 600_000;
+// one attention case: at seq 2048 a forward + backward call takes minutes here for the slow systems
+// (Kiln's flash kernels ~2 min under load), and a case makes about four calls
+const ATTN_TIMEOUT_MS = 1_500_000;
 
 // Headless Chromium flags. Verified here (Chromium 156, no GPU): `--headless=new --enable-unsafe-webgpu`
 // alone yields the SwiftShader Vulkan adapter (google / swiftshader); without --enable-unsafe-webgpu
@@ -141,7 +144,7 @@ async function withBrowser<T>(fn: (b: Browser) => Promise<T>): Promise<T> {
     executablePath: CHROME,
     headless: false, // the headless mode is chosen by --headless=new in the args
     args: [...chromeArgs, `--user-data-dir=${dir}`],
-    protocolTimeout: Math.max(WORKLOAD_TIMEOUT_MS, SLOW_WORKLOAD_TIMEOUT_MS) + 60_000,
+    protocolTimeout: Math.max(WORKLOAD_TIMEOUT_MS, SLOW_WORKLOAD_TIMEOUT_MS, ATTN_TIMEOUT_MS) + 60_000,
     timeout: 120_000, // Chromium can take over puppeteer's default 30 s to start on a loaded 2-core machine
   });
   try {
@@ -346,7 +349,7 @@ async function benchSystem(server: StaticServer, sys: System, buildError?: strin
   // attention: a fresh page per case, so each case's peak memory is its own
   if (runs('attn')) await runCases('attention', attnKeys(), out.attn, (page, key) => {
     const [dir, seq] = key.split(' ');
-    return callWithin<AttnResult>(SLOW_WORKLOAD_TIMEOUT_MS, page, 'attention', Number(seq), dir, attnOpts, sys.variant);
+    return callWithin<AttnResult>(ATTN_TIMEOUT_MS, page, 'attention', Number(seq), dir, attnOpts, sys.variant);
   }, (r) => `${r.msPerCall.toFixed(2)} ms (first ${r.firstMs.toFixed(0)} ms, chain ${r.chain}, ${r.reps} reps), peak ${r.peakBytes === undefined ? 'n/a' : MiB(r.peakBytes).toFixed(1) + ' MiB'}`, true);
   if (runs('encoder')) {
     const store: Record<string, Cell<InferResult>> = {};
