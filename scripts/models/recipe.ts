@@ -1,0 +1,14 @@
+// What the main job needs from each model: its defaults and a function that trains it,
+// printing progress and results and writing its plot.
+export interface RunOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  outDir: string;
+}
+
+export interface Recipe {
+  defaults: { epochs: number; batchSize: number; lr: number };
+  run(opts: RunOptions): Promise<void>;
+}
