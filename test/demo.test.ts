@@ -2,6 +2,7 @@
 // trains, shows a sensible readout, and renders something (its screenshot is not blank).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { inflateSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
 import { launchChromium, watchedPage, type Chromium } from './browser/chromium.ts';
 
 let chrome: Chromium;
@@ -48,4 +49,37 @@ describe('demo/train.html', () => {
     // a blank page has one or two colours; text, axes and the loss line give many more
     expect(colourCount(new Uint8Array(shot))).toBeGreaterThan(10);
   });
+});
+
+describe('demo/gpt.html', () => {
+  it('trains a char GPT with a live chart: loss falls, it writes text in the corpus alphabet, the page is not blank', async () => {
+    const { page, errors } = await watchedPage(chrome.browser);
+    await page.setViewport({ width: 800, height: 800 });
+    await page.goto(`${chrome.origin}/demo/gpt.html`);
+    // polled from here: one waitForFunction call would outlast puppeteer's protocol timeout (180 s)
+    type Demo = { losses?: number[]; sample?: string; error?: string };
+    let r: Demo | undefined;
+    for (const end = Date.now() + 280_000; !r && Date.now() < end;) {
+      await new Promise((done) => setTimeout(done, 2000));
+      r = await page.evaluate('window.demo') as Demo | undefined;
+    }
+    expect(r, `the page did not finish within 280 s; it shows: ${await page.$eval('#readout', (e) => e.textContent)}`).toBeDefined();
+    if (!r) return;
+    expect(r.error).toBeUndefined();
+    expect(errors).toEqual([]);
+    const readout = await page.$eval('#readout', (e) => e.textContent ?? '');
+    expect(readout).toMatch(/loss [\d.]+ → [\d.]+ in \d+ steps/);
+    console.log(`demo/gpt.html: ${readout}\n${r.sample}`);
+    // the loss starts near ln(73) = 4.29 (a uniform guess over the alphabet) or above; the mean
+    // of the last 20 of the 60 steps must be well below it
+    const l = r.losses!, tail = l.slice(-20).reduce((a, b) => a + b) / 20;
+    expect(l[0]).toBeGreaterThan(3.5);
+    expect(tail).toBeLessThan(0.8 * l[0]);
+    const alphabet = new Set(readFileSync('demo/data/alice.txt', 'utf8'));
+    expect(r.sample!.length).toBeGreaterThan(100);
+    expect([...r.sample!].every((c) => alphabet.has(c))).toBe(true);
+    expect(await page.$eval('#sample', (e) => e.textContent ?? '')).toBe(r.sample);
+    const shot = await page.screenshot({ type: 'png' });
+    expect(colourCount(new Uint8Array(shot))).toBeGreaterThan(10);
+  }, 300_000);
 });
