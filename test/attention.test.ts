@@ -16,7 +16,9 @@
 // with K = E + S for the output, K = L + S + E + Ev for the gradients, RTOL = 1e-5 (~80 ulps,
 // for elements far from 0) and ATOL = 5e-7 (~4 ulps of 1 per sqrt(K)). A wrong index, a missing
 // key or a mask applied to the wrong element is off by O(1/S) at least, far outside this.
-// The worst element as a fraction of its tolerance is printed after the run.
+// The worst element as a fraction of its tolerance is printed after the run; measured on
+// SwiftShader: golden out 0.08, dq 0.12, dk 0.07, dv 0.08; float64 reference (seq 127 and 7,
+// all-masked row, dropout) out 0.06, dq 0.05, dk 0.06, dv 0.05.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
