@@ -170,21 +170,8 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
  * and resolve once the final result has been read back to the CPU (so all GPU work is done).
  */
 export async function timeMatmul(n: number, run: (k: number) => Promise<void>, o: TimingOpts, note?: string): Promise<MatmulResult> {
-  await run(1); // compiles and uploads
-  let t = now();
-  await run(1);
-  const est = Math.max(now() - t, 0.01);
-  const chain = clamp(Math.ceil(o.targetRepMs / est), 1, o.maxChain);
-  await run(chain); // warm at the timed chain length too
-  const samples: number[] = [];
-  const t0 = now();
-  while (samples.length < o.minReps || (samples.length < o.maxReps && now() - t0 < o.budgetMs)) {
-    t = now();
-    await run(chain);
-    samples.push((now() - t) / chain);
-  }
-  const ms = median(samples);
-  return { n, gflops: (2 * n ** 3) / (ms * 1e6), msPerMatmul: ms, chain, reps: samples.length, samplesMs: samples, note };
+  const t = await timeChain(run, o);
+  return { n, gflops: (2 * n ** 3) / (t.ms * 1e6), msPerMatmul: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, note };
 }
 
 export interface MlpHarness {

@@ -192,16 +192,7 @@ expose({
     const bwd = jit((x: np.Array, w: np.Array, r: np.Array) => grad((x: np.Array, w: np.Array, r: np.Array) => conv(x, w).mul(r).sum(), { argnums: [0, 1] })(x, w, r) as np.Array[]);
     const call = dir === 'fwd' ? () => [fwd(x.ref, w.ref)] : () => bwd(x.ref, w.ref, r.ref);
     try {
-      const t = await timeChain(async (k) => {
-        let out: np.Array[] = [];
-        for (let j = 0; j < k; j++) {
-          for (const a of out) a.dispose();
-          out = call();
-        }
-        const [first, ...rest] = out;
-        await first.data(); // consumes it
-        for (const a of rest) a.dispose();
-      }, o);
+      const t = await timeJit(call, o);
       const flops = convFlops(s) * (dir === 'fwd' ? 1 : 2);
       return {
         gflops: flops / (t.ms * 1e6), msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs,
@@ -246,14 +237,7 @@ expose({
     await blockUntilReady([p, s, x]);
     const f = jit(cnnForwardEval);
     try {
-      const t = await timeChain(async (k) => {
-        let out: np.Array | undefined;
-        for (let j = 0; j < k; j++) {
-          out?.dispose();
-          out = f(tree.ref(p), tree.ref(s), x.ref);
-        }
-        await out!.data();
-      }, o);
+      const t = await timeJit(() => [f(tree.ref(p), tree.ref(s), x.ref)], o);
       return { batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `${CNN_NOTE}; jit(forward with running statistics)` };
     } finally {
       tree.dispose([p, s, x]); f.dispose();
