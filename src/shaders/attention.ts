@@ -93,25 +93,32 @@ ${body.main}
 const loadBlock = (dst: string, fn: string, cols: string, rows: string) =>
   `for (var t = lidx; t < BLK * ${cols}; t = t + WG) { ${dst}[t] = ${fn}(bi, min(r0 + t / ${cols}, ${rows} - 1u), t % ${cols}); }`;
 
-function forward(s: AttentionSpec) {
-  return {
-    shared: `var<workgroup> blk_k: array<f32, ${s.block * s.E}>;
-var<workgroup> blk_v: array<f32, ${s.block * s.Ev}>;`,
-    main: `  let i = row0 + lidx;
+// The query-row kernels (forward, gradQ): an invocation holds query row i and streams the key
+// and value blocks through workgroup memory.
+const kvBlocks = (s: AttentionSpec) => `var<workgroup> blk_k: array<f32, ${s.block * s.E}>;
+var<workgroup> blk_v: array<f32, ${s.block * s.Ev}>;`;
+const queryRow = (s: AttentionSpec) => `  let i = row0 + lidx;
   let ic = min(i, L - 1u);
   var q: array<f32, ${s.E}>;
-  for (var e = 0u; e < E; e = e + 1u) { q[e] = kn_q(bi, ic, e); }
-  var acc: array<f32, ${s.Ev}>;
-  var m = -3.4028234663852886e38;
-  var l = 0.0;
-  // causal: keys past the block's last query are masked for every row, so never loaded
-  let kEnd = ${s.causal ? 'min(S, row0 + WG)' : 'S'};
+  for (var e = 0u; e < E; e = e + 1u) { q[e] = kn_q(bi, ic, e); }`;
+/** the loop over key/value blocks, each loaded before `body` runs; causal: keys past the block's last query are masked for every row, so never loaded */
+const overKeyBlocks = (s: AttentionSpec, body: string) => `  let kEnd = ${s.causal ? 'min(S, row0 + WG)' : 'S'};
   for (var r0 = 0u; r0 < kEnd; r0 = r0 + BLK) {
     workgroupBarrier();
     ${loadBlock('blk_k', 'kn_k', 'E', 'S')}
     ${loadBlock('blk_v', 'kn_v', 'EV', 'S')}
     workgroupBarrier();
-    var sc: array<f32, ${s.block}>;
+${body}
+  }`;
+
+function forward(s: AttentionSpec) {
+  return {
+    shared: kvBlocks(s),
+    main: `${queryRow(s)}
+  var acc: array<f32, ${s.Ev}>;
+  var m = -3.4028234663852886e38;
+  var l = 0.0;
+${overKeyBlocks(s, `    var sc: array<f32, ${s.block}>;
     var mb = m;
     for (var c = 0u; c < BLK; c = c + 1u) {
       var dot = 0.0;
@@ -129,8 +136,7 @@ var<workgroup> blk_v: array<f32, ${s.block * s.Ev}>;`,
       let pk = p * kn_dropout(bi, i, r0 + c);
       for (var e = 0u; e < EV; e = e + 1u) { acc[e] = acc[e] + pk * blk_v[c * EV + e]; }
     }
-    m = mb;
-  }
+    m = mb;`)}
   // a row with every key masked has l = 0: O = 0/0 = NaN as in PyTorch, logsumexp -inf
   if (i < L) {
     for (var e = 0u; e < EV; e = e + 1u) { kn_store(bi, i, e, acc[e] / l); }
@@ -141,24 +147,14 @@ var<workgroup> blk_v: array<f32, ${s.block * s.Ev}>;`,
 
 function gradQ(s: AttentionSpec) {
   return {
-    shared: `var<workgroup> blk_k: array<f32, ${s.block * s.E}>;
-var<workgroup> blk_v: array<f32, ${s.block * s.Ev}>;`,
-    main: `  let i = row0 + lidx;
-  let ic = min(i, L - 1u);
-  var q: array<f32, ${s.E}>;
-  for (var e = 0u; e < E; e = e + 1u) { q[e] = kn_q(bi, ic, e); }
+    shared: kvBlocks(s),
+    main: `${queryRow(s)}
   var dout: array<f32, ${s.Ev}>;
   var d = 0.0; // D = rowsum(dO * O)
   for (var e = 0u; e < EV; e = e + 1u) { dout[e] = kn_do(bi, ic, e); d = d + dout[e] * kn_o(bi, ic, e); }
   let lse = kn_o(bi, ic, EV);
   var dq: array<f32, ${s.E}>;
-  let kEnd = ${s.causal ? 'min(S, row0 + WG)' : 'S'};
-  for (var r0 = 0u; r0 < kEnd; r0 = r0 + BLK) {
-    workgroupBarrier();
-    ${loadBlock('blk_k', 'kn_k', 'E', 'S')}
-    ${loadBlock('blk_v', 'kn_v', 'EV', 'S')}
-    workgroupBarrier();
-    for (var c = 0u; c < BLK; c = c + 1u) {
+${overKeyBlocks(s, `    for (var c = 0u; c < BLK; c = c + 1u) {
       var dot = 0.0;
       for (var e = 0u; e < E; e = e + 1u) { dot = dot + q[e] * blk_k[c * E + e]; }
       let p = exp(kn_score(bi, i, r0 + c, dot) - lse);
@@ -166,8 +162,7 @@ var<workgroup> blk_v: array<f32, ${s.block * s.Ev}>;`,
       for (var e = 0u; e < EV; e = e + 1u) { dp = dp + dout[e] * blk_v[c * EV + e]; }
       let ds = p * (dp * kn_dropout(bi, i, r0 + c) - d);
       for (var e = 0u; e < E; e = e + 1u) { dq[e] = dq[e] + ds * blk_k[c * E + e]; }
-    }
-  }
+    }`)}
   if (i < L) {
     for (var e = 0u; e < E; e = e + 1u) { kn_store(bi, i, e, dq[e] * ${f(s.scale)}); }
   }`,
