@@ -81,6 +81,32 @@ export interface TimingOpts {
   maxChain: number;
 }
 
+/**
+ * Each kind of workload's timing options (the values of run.ts's own table, for the Node runner).
+ * Convolutions, the CNN step and CNN inference: a slow peer takes seconds per call on SwiftShader
+ * (TF.js's CNN step ~7 s, its 16x64x56x56 backward conv 25+ s), so few repetitions: a case whose
+ * single call outlasts the budget runs minReps (2 for a conv case or an inference batch, 3 CNN steps).
+ */
+export function timingOpts(quick: boolean): Record<'matmul' | 'mlp' | 'conv' | 'cnn' | 'infer' | 'attn', TimingOpts> {
+  const conv: TimingOpts = quick
+    ? { targetRepMs: 100, budgetMs: 600, minReps: 2, maxReps: 3, maxChain: 8 }
+    : { targetRepMs: 300, budgetMs: 3000, minReps: 2, maxReps: 8, maxChain: 16 };
+  return {
+    matmul: quick
+      ? { targetRepMs: 100, budgetMs: 1000, minReps: 2, maxReps: 4, maxChain: 16 }
+      : { targetRepMs: 250, budgetMs: 4000, minReps: 3, maxReps: 10, maxChain: 32 },
+    mlp: quick
+      ? { targetRepMs: 150, budgetMs: 1500, minReps: 2, maxReps: 4, maxChain: 10 }
+      : { targetRepMs: 400, budgetMs: 8000, minReps: 3, maxReps: 12, maxChain: 20 },
+    conv,
+    cnn: quick
+      ? { targetRepMs: 0, budgetMs: 0, minReps: 2, maxReps: 2, maxChain: 1 }
+      : { targetRepMs: 1000, budgetMs: 8000, minReps: 3, maxReps: 8, maxChain: 4 },
+    infer: conv,
+    attn: conv,
+  };
+}
+
 export function expose(page: BenchPage): void {
   (globalThis as any).kilnBench = page;
 }
