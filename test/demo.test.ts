@@ -86,8 +86,10 @@ describe('demo/gpt.html', () => {
 });
 
 describe('demo/fashion.html', () => {
-  type Demo = { losses?: number[]; testAccuracy?: number; testSubset?: number; steps?: number; seconds?: number; error?: string };
+  type Demo = { losses?: number[]; testAccuracy?: number; testSubset?: number; steps?: number; seconds?: number; source?: string; error?: string };
   let page: Page | undefined;
+  let trained: Demo | undefined;
+  let trainedProbs: number[] | undefined; // the trained model's probabilities for test image 5000, as redrawn
   let errors: string[] = [];
 
   /** Polls window.demo (one waitForFunction call would outlast puppeteer's protocol timeout, 180 s). */
@@ -116,7 +118,10 @@ describe('demo/fashion.html', () => {
     const accuracy = await page.$eval('#accuracy', (e) => e.textContent ?? '');
     console.log(`demo/fashion.html: ${readout}\n${accuracy}`);
     expect(readout).toMatch(/loss [\d.]+ → [\d.]+ \(mean of the last 20\) in 400 steps/);
-    expect(accuracy).toBe(`test accuracy: ${(r!.testAccuracy! * 100).toFixed(1)}% on the first 2000 of the 10,000 test images`);
+    expect(accuracy).toBe(`test accuracy: ${(r!.testAccuracy! * 100).toFixed(1)}% on the first 2000 of the 10,000 test images ` +
+      '(model saved in this browser for your next visit)');
+    expect(r!.source).toBe('trained');
+    trained = r;
     // measured: loss 2.297 (ln 10 = 2.303, a uniform guess) → 0.382 (mean of the last 20 of 400
     // steps of 128), 87.0% on the first 2,000 test images, 41 s of training on SwiftShader
     const l = r!.losses!, tail = l.slice(-20).reduce((a, b) => a + b) / 20;
@@ -175,12 +180,38 @@ describe('demo/fashion.html', () => {
       const label = await page.evaluate((k) => (window as any).demo.drawTestImage(k), i) as number;
       const q = (await probabilities())!;
       if (q.indexOf(Math.max(...q)) === label) right++;
+      if (i === 5000) trainedProbs = q;
     }
     console.log(`demo/fashion.html: ${right} of ${n} redrawn test images classified as their label`);
     // measured: 39 of 50 (78%, against 87% for the images as the dataset stores them)
     expect(right).toBeGreaterThanOrEqual(33);
     expect(errors).toEqual([]);
+    await page.close();
   }, 60_000);
+
+  it('a second visit can skip training and use the model the first one saved (checkpoint in OPFS)', async () => {
+    if (!trained || !trainedProbs) throw new Error('the tests above did not train and draw');
+    // same browser profile and origin as the training test, so the same origin-private file system
+    const { page: p, errors: errs } = await watchedPage(chrome.browser);
+    await p.goto(`${chrome.origin}/demo/fashion.html`);
+    await p.waitForSelector('#use-saved:not([hidden])', { timeout: 60_000 });
+    const offer = await p.$eval('#use-saved', (e) => e.textContent ?? '');
+    expect(offer).toMatch(new RegExp(`^skip training: use the model saved .* \\(400 steps, ${(trained.testAccuracy! * 100).toFixed(1)}% test accuracy\\)$`));
+    await p.click('#use-saved');
+    const r = await finished(p, 60);
+    expect(r?.error).toBeUndefined();
+    expect(r!.source).toBe('saved');
+    expect(r!.losses!.length).toBeLessThan(400);
+    expect(await p.$eval('#readout', (e) => e.textContent)).toMatch(/^training stopped after \d+ steps: using the model saved .* after 400 steps$/);
+    // the same weights: the same accuracy on the same 2,000 images, the same answer for a drawing
+    expect(r!.testAccuracy).toBe(trained.testAccuracy);
+    await p.evaluate('window.demo.drawTestImage(5000)');
+    await p.evaluate('window.demo.idle()');
+    const q = await p.evaluate('window.demo.probabilities()') as number[];
+    q.forEach((v, i) => expect(v).toBeCloseTo(trainedProbs![i], 5));
+    expect(errs).toEqual([]);
+    await p.close();
+  }, 90_000);
 
   it('names the missing file and the Debian package when the dataset is not there', async () => {
     const { page: p, errors: errs } = await watchedPage(chrome.browser);
