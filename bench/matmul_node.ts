@@ -1,7 +1,10 @@
-// Kiln matmul and MLP-step timings in Node (Dawn's binding; SwiftShader on a machine without a GPU).
+// Kiln's matmul kernel alone in Node (Dawn's binding; SwiftShader on a machine without a GPU): the
+// square sizes and every matmul shape of the MLP step (forward, data and weight gradients), with
+// the process CPU time per call beside the wall time; a tool for tuning the matmul emitter. The
+// bench workloads themselves (the browser harness's Kiln column) run in Node with bench/node.ts.
 // Each case is one compiled function, so the timing covers the kernel (plus one small input copy
 // per call), not JavaScript: warm up, run many calls back to back, then read one result back.
-//   npx tsx bench/matmul_node.ts [--quick] [--only=square,mlp,step] [--tiling='{"tm":16,"tn":8,"wgx":4,"wgy":1,"ku":4}']
+//   npx tsx bench/matmul_node.ts [--quick] [--only=square,mlp] [--tiling='{"tm":16,"tn":8,"wgx":4,"wgy":1,"ku":4}']
 import * as kn from '../src/index.ts';
 import { setTiling } from '../src/graph/tuning.ts';
 
@@ -58,28 +61,12 @@ async function timeCalls(call: () => Promise<kn.Tensor>, ready: () => Promise<vo
   }
 }
 
-const rows: string[] = [];
 for (const c of cases) {
   const a = kn.randn(c.a), b = kn.randn(c.b);
   const f = kn.compile(c.f);
   const [ms, cpu] = await timeCalls(() => f(a, b), () => f.ready());
   const line = `${c.name.padEnd(34)} ${ms.toFixed(3).padStart(9)} ms  ${(c.flops / ms / 1e6).toFixed(2).padStart(7)} GFLOP/s   cpu ${cpu.toFixed(3).padStart(9)} ms`;
-  console.log(line); rows.push(line);
-  a.dispose(); b.dispose();
-}
-
-if (want('step')) {
-  kn.manualSeed(0);
-  const model = new kn.nn.Sequential(new kn.nn.Linear(784, 256), new kn.nn.ReLU(), new kn.nn.Linear(256, 256), new kn.nn.ReLU(), new kn.nn.Linear(256, 10));
-  const opt = new kn.optim.Adam(model.parameters(), { lr: 1e-3 });
-  const x = kn.randn([128, 784]); const y = kn.tensor(Int32Array.from({ length: 128 }, (_, i) => i % 10), [128], { dtype: 'int32' });
-  const step = kn.compile((x: kn.Tensor, y: kn.Tensor) => { const loss = kn.F.crossEntropy(model.forward(x), y); loss.backward(); opt.step(); opt.zeroGrad(); return loss; });
-  const t0 = performance.now();
-  const first = (await (await step(x, y)).data())[0];
-  console.log(`MLP first step (trace + compile): ${(performance.now() - t0).toFixed(0)} ms`);
-  const [ms, cpu] = await timeCalls(() => step(x, y), () => step.ready());
-  const last = (await (await step(x, y)).data())[0];
-  const line = `MLP step 784-256-256-10 b128 Adam    ${ms.toFixed(3).padStart(9)} ms/step  cpu ${cpu.toFixed(1)} ms  (loss ${first.toFixed(4)} -> ${last.toFixed(4)})`;
   console.log(line);
+  a.dispose(); b.dispose();
 }
 process.exit(0);

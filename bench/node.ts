@@ -25,6 +25,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+if (flag('help')) {
+  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 11).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').slice(0, 500);
 
 /** One call of a workload function, made in a child process. */
@@ -39,14 +43,14 @@ async function child(calls: Call[]) {
   const send = (m: Message) => new Promise<void>((res) => process.send!(m, () => res()));
   let info: kn.KilnInfo;
   try {
+    const tiling = value('tiling');
+    if (tiling) setTiling(JSON.parse(tiling));
     info = await kn.init({ forceSoftware: flag('software') });
     if (flag('gpu') && info.software) throw new Error(`--gpu: Dawn gave the software adapter ${describe(info)} (is the GPU's Vulkan driver installed? see bench/README.md)`);
   } catch (e) {
     await send({ fatal: msg(e) });
     process.exit(1);
   }
-  const tiling = value('tiling');
-  if (tiling) setTiling(JSON.parse(tiling));
   await send({ adapter: { description: describe(info), info } });
   // Kiln with `compile` noting what it compiles, so --profile / --kernels can look at the timed function
   const compiled: kn.CompiledFunction<any, any>[] = [];
@@ -54,12 +58,14 @@ async function child(calls: Call[]) {
   const workloads = kilnWorkloads(async () => traced);
   for (const c of calls) {
     let cell: Cell;
+    const before = compiled.length;
     try {
       cell = { ok: true, value: await (workloads[c.method] as (...a: unknown[]) => Promise<unknown>)(...c.args) };
-      await inspect(c.name ?? c.method, compiled.at(-1));
     } catch (e) {
       cell = { ok: false, error: msg(e) };
     }
+    const what = c.name ?? c.method;
+    if (cell.ok && compiled.length > before) await inspect(what, compiled.at(-1)!).catch((e) => console.log(`  ${what}: --profile / --kernels failed: ${msg(e)}`));
     await send({ cell });
   }
   kn.shutdown(); // Node does not exit while Dawn's device lives
@@ -71,12 +77,13 @@ const describe = (i: kn.KilnInfo) => {
   return `${a.vendor || '?'} / ${a.architecture || '?'}${a.device ? ' / ' + a.device : ''}${a.description ? ' (' + a.description + ')' : ''}`;
 };
 
-async function inspect(what: string, f?: kn.CompiledFunction<any, any>) {
-  if (!f || !(flag('profile') || flag('kernels'))) return;
+/** --profile / --kernels (nothing without them): the timed compiled function `f`, after its timing */
+async function inspect(what: string, f: kn.CompiledFunction<any, any>) {
   if (flag('profile')) {
     const prof = await f.profile();
     const total = prof.reduce((a, p) => a + p.ms, 0);
-    console.log(`  profile of ${what} (${prof.length} kernels, each alone):`);
+    const st = f.stats();
+    console.log(`  profile of ${what}: ${st.kernels} kernels, ${st.dispatches} dispatches, intermediates ${MiB(st.intermediateBytes).toFixed(1)} MiB; each dispatch alone:`);
     for (const p of [...prof].sort((a, b) => b.ms - a.ms)) console.log(`${p.ms.toFixed(2).padStart(10)} ms ${(100 * p.ms / total).toFixed(1).padStart(5)}%  ${p.label}`);
     console.log(`${total.toFixed(2).padStart(10)} ms total`);
   }
@@ -91,9 +98,9 @@ async function inspect(what: string, f?: kn.CompiledFunction<any, any>) {
 /**
  * Runs `calls` in one child process, as the browser harness runs a group in one fresh browser (so
  * the first call is cold); a call that crashes the process or outlasts `timeoutMs` is an error and
- * the calls after it go on in a new process. Resolves with each call's result, in order.
+ * the calls after it go on in a new process. Hands each call's result to `onCell`, in order.
  */
-async function runCalls(calls: Call[], timeoutMs: number, onCell: (i: number, c: Cell) => void): Promise<Cell[]> {
+async function runCalls(calls: Call[], timeoutMs: number, onCell: (i: number, c: Cell) => void): Promise<void> {
   const cells: Cell[] = [];
   const push = (c: Cell) => { onCell(cells.length, c); cells.push(c); };
   while (cells.length < calls.length) {
@@ -111,11 +118,11 @@ async function runCalls(calls: Call[], timeoutMs: number, onCell: (i: number, c:
       else while (cells.length < calls.length) push({ ok: false, error: m.fatal });
     });
     arm();
-    const [code, signal] = await new Promise<[number | null, string | null]>((res) => child.on('exit', (c, s) => res([c, s])));
+    // 'close', not 'exit': it comes after the last message has been read
+    const [code, signal] = await new Promise<[number | null, string | null]>((res) => child.on('close', (c, s) => res([c, s])));
     clearTimeout(timer);
     if (cells.length < calls.length) push({ ok: false, error: why || `the process exited (${signal ?? `code ${code}`})` });
   }
-  return cells;
 }
 
 let adapter: Adapter | undefined;

@@ -1,11 +1,13 @@
 // Kiln's benchmark harness: Kiln and its peers side by side in headless Chromium, same adapter.
 //   npx tsx bench/run.ts            SwiftShader (software WebGPU), the default on machines without a GPU
 //   npx tsx bench/run.ts --gpu      let Chromium pick the real GPU (drops the software flags)
+//   npx tsx bench/run.ts --node     Kiln's workloads in Node through Dawn instead (runs bench/node.ts)
 // Options: --only=kiln,tfjs,jax,ort,kiln-unfused,handwritten  --workloads=matmul,mlp,conv,cnn,infer,mlpinfer,attn,encoder
 //          --quick  --out=NAME  --chrome=PATH
 //          --kiln=PATH: the Kiln bundle to test (relative to the repository root; default dist/kiln.js)
 //          --tune[=n] | --tune-focus[=n]: sweep hand-written kernel shapes at size n (default 1024)
 // Writes bench/results/latest.{json,md} (not with --only/--workloads, unless --out=NAME is given).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,8 +32,12 @@ const argv = process.argv.slice(2);
 const flag = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 if (flag('help')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 8).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
+}
+if (flag('node')) { // the same options, to the Node runner
+  const r = spawnSync(process.execPath, [...process.execArgv, path.join(here, 'node.ts'), ...argv.filter((a) => a !== '--node')], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
 }
 const GPU = flag('gpu');
 const QUICK = flag('quick');
