@@ -1,7 +1,9 @@
 // A drawing pad for the garment classifier: the user draws white on black (as Fashion-MNIST's
 // images are: bright garment, black background) with a mouse, pen or finger, and toInput() turns
 // the drawing into the 28x28 bytes the classifier expects.
-const INK_THRESHOLD = 16; // a pixel brighter than this (of 255) counts as drawn
+// any pixel that is not black counts as drawn: the dataset's bounding boxes include the faint
+// edge pixels of a garment, and a bounding box one pixel short rescales the whole image
+const INK_THRESHOLD = 0;
 
 /**
  * Pointer drawing on `canvas` (any size; square reads best). `onChange` is called after every
@@ -46,13 +48,16 @@ export function createDrawPad(canvas, onChange) {
   clear();
   return {
     clear,
-    /** Paints a 28x28 image (784 bytes, e.g. a test-set image) over the whole pad. */
+    /**
+     * Paints a 28x28 image (784 bytes, e.g. a test-set image) over the whole pad, as 10x10 blocks
+     * (no smoothing): toInput() then gives the image back unchanged, so this checks the pipeline.
+     */
     drawImage(bytes) {
       const small = new ImageData(28, 28);
       bytes.forEach((v, i) => small.data.set([v, v, v, 255], 4 * i));
       const tmp = new OffscreenCanvas(28, 28);
       tmp.getContext('2d').putImageData(small, 0, 0);
-      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingEnabled = false;
       ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
       changed();
     },
@@ -85,7 +90,8 @@ export function toFashionMNIST(grey, width, height) {
   const bw = x1 - x0 + 1, bh = y1 - y0 + 1, side = Math.max(bw, bh);
   const scale = side / 28; // source pixels per output pixel
   const tw = Math.max(1, Math.round(bw / scale)), th = Math.max(1, Math.round(bh / scale));
-  const ox = Math.floor((28 - tw) / 2), oy = Math.floor((28 - th) / 2);
+  // the dataset rounds the margin of the short side up (checked on its test images)
+  const ox = Math.ceil((28 - tw) / 2), oy = Math.ceil((28 - th) / 2);
   const out = new Uint8Array(784);
   for (let v = 0; v < th; v++) {
     const sy0 = y0 + Math.floor(v * scale), sy1 = Math.max(sy0 + 1, Math.min(y1 + 1, y0 + Math.floor((v + 1) * scale)));
