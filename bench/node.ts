@@ -241,7 +241,7 @@ async function main() {
   const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
   const meta: Record<string, string> = {
     date: new Date().toISOString(),
-    adapter: adapter ? `${adapter.description}${adapter.info.software ? ', software' : ''}; features ${Object.entries(adapter.info.features).filter(([, on]) => on).map(([f]) => f).join(', ') || 'none'}` : 'none (no process started)',
+    adapter: adapter ? `${adapter.description}${adapter.info.software ? ', software' : ''}; features ${Object.entries(adapter.info.features).filter(([, on]) => on).map(([f]) => f).join(', ') || 'none'}` : 'none (no child process got one)',
     command: `npx tsx bench/node.ts${argv.length ? ' ' + argv.join(' ') : ''}`,
     runtime: `Node ${process.version}, webgpu ${pkgVersion('webgpu')} (Dawn); Kiln ${pkgVersion('..')} from src/; each workload group in a fresh process, each attention case in its own`,
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
