@@ -90,6 +90,11 @@ describe('scaledDotProductAttention (flash kernels)', () => {
       { name: 'L 1000 x S 300, E 16, float mask [1000, 300], scale 0.2', q: [1000, 16], k: [300, 16], v: [300, 8], mask: { shape: [1000, 300], kind: 'float' }, scale: 0.2 },
       { name: 'seq 127, E 64, heads broadcast, bool mask [2, 1, 127, 127]', q: [2, 3, 127, 64], k: [3, 127, 64], v: [2, 1, 127, 64], mask: { shape: [2, 1, 127, 127], kind: 'bool' } },
       { name: 'seq 7, q and k strided views (transposed)', q: [2, 8, 7], k: [2, 8, 7], v: [2, 7, 8] },
+      // the kernel's row layouts (attentionLayout): on a CPU adapter 4 or 8 rows per invocation up
+      // to head dim 64, 2 at 128, 1 (and rolled loops) at 256; rows not a multiple of 4 are padded
+      { name: 'seq 45, E 128, Ev 100', q: [2, 45, 128], k: [2, 45, 128], v: [2, 45, 100] },
+      { name: 'seq 20, E 256, Ev 36, causal', q: [20, 256], k: [20, 256], v: [20, 36], isCausal: true },
+      { name: 'L 9 x S 11, E 6, Ev 5, bool mask [9, 11]', q: [3, 9, 6], k: [3, 11, 6], v: [3, 11, 5], mask: { shape: [9, 11], kind: 'bool' } },
     ];
     for (const c of cases) {
       it(c.name, async () => {

@@ -12,7 +12,7 @@ import { elementwiseKernel } from '../shaders/elementwise.js';
 import { reduceKernel, type Combine } from '../shaders/reduce.js';
 import { rowsKernel, momentsKernel } from '../shaders/rows.js';
 import { matmulKernel, vectorLoads, type MatmulTiling } from '../shaders/matmul.js';
-import { attentionKernel, attentionBlock } from '../shaders/attention.js';
+import { attentionKernel, attentionBlock, attentionLayout } from '../shaders/attention.js';
 import { attentionInputs, attentionDims, type AttentionAttrs } from './ops/attention.js';
 
 export interface Dispatch { wgsl: string; workgroups: [number, number, number]; buffers: SharedBuffer[] }
@@ -27,6 +27,8 @@ export interface LowerContext {
   /** maxComputeWorkgroupStorageSize and maxComputeInvocationsPerWorkgroup (WebGPU's defaults when absent) */
   workgroupStorage?: number;
   maxInvocations?: number;
+  /** a CPU adapter (SwiftShader, llvmpipe): kernel shapes that suit SIMD lanes */
+  software?: boolean;
 }
 
 const wgslType = (d: DType): string => (d === 'float32' || d === 'float16' ? 'f32' : d === 'bool' ? 'bool' : 'i32');
@@ -449,7 +451,7 @@ function lowerAttention(g: Group, b: Builder, ctx: LowerContext): Dispatch[] {
     mode: core.op === 'attention' ? 'forward' : core.op === 'attentionGradQ' ? 'gradQ' : 'gradKV',
     buffers: b.decls(), prelude: [PRELUDE, ...fns].join('\n'), batch: numel(batch), L, S, E, Ev,
     scale: attrs.scale, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand,
-    workgroup: Math.min(64, ctx.maxInvocations ?? 256), block, maxPerDim: ctx.maxPerDim,
+    ...attentionLayout(core.op === 'attentionGradKV' ? S : L, E, Ev, !!ctx.software, ctx.maxInvocations), block, maxPerDim: ctx.maxPerDim,
   });
   return [{ ...k, buffers: b.bufferList() }];
 }

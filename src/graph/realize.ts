@@ -85,7 +85,7 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
   // assign nodes that are targets are outputs too (they live in their base's storage)
   const assigns = [...sched.writesInto.keys()].filter((n) => n.op === 'assign');
   const ctx = { storage, maxPerDim: inf.limits.maxComputeWorkgroupsPerDimension, maxBindings, tiling: currentTiling(), subgroups: inf.features.subgroups && state.subgroups,
-    workgroupStorage: inf.limits.maxComputeWorkgroupStorageSize, maxInvocations: inf.limits.maxComputeInvocationsPerWorkgroup };
+    workgroupStorage: inf.limits.maxComputeWorkgroupStorageSize, maxInvocations: inf.limits.maxComputeInvocationsPerWorkgroup, software: inf.software };
   // Tiered compilation: a matmul whose tuned kernel is not compiled yet runs on a quick-to-compile
   // one; the tuned kernel compiles in the background and replaces it in a persistent program
   // (and in the pipeline cache, for later eager reads) once ready.

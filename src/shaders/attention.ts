@@ -12,6 +12,10 @@
 //   kn_keep(b, i, j) -> f32                             dropout: 0 or 1/(1-p) (dropout only)
 //   kn_do(b, i, e), kn_o(b, i, c)                       dO and the forward's packed [O | lse] (gradients)
 //   kn_store(b, r, c, value)                            the output
+// A row lives in vec4 registers (its length padded to a multiple of 4 with zeros), and up to
+// head dim 128 the loops over a row are unrolled into named variables: private arrays indexed
+// by a loop counter are per-lane gathers on a SIMD-per-invocation backend like SwiftShader
+// (the first, array-based version of these kernels ran 5-10x slower than the unfused matmuls).
 // No `&&` or `||`: SwiftShader's compile time grows exponentially with branches.
 import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, type BufferDecl } from './common.js';
 
@@ -31,8 +35,9 @@ export interface AttentionSpec {
   causal: boolean;
   mask: 'none' | 'bool' | 'float';
   dropout: boolean;
-  /** invocations per workgroup (rows per workgroup) */
+  /** invocations per workgroup, and rows per invocation: see attentionLayout */
   workgroup: number;
+  rowsPerInvocation: number;
   /** rows of the streamed operand per block, see attentionBlock */
   block: number;
   maxPerDim: number;
@@ -40,40 +45,97 @@ export interface AttentionSpec {
 
 /** Workgroup memory this kernel family may use: 16 KiB works on every adapter. */
 const WORKGROUP_BYTES = 16384;
+/** Rows up to this many vec4 (head dim 128) are unrolled into named registers. */
+const UNROLL_VEC4 = 32;
+
+const vec4s = (n: number) => Math.ceil(n / 4);
 
 /**
- * Rows per streamed block: as many as fit in workgroup memory (each row holds E + Ev floats,
- * plus the logsumexp and D in the backward), at most 64; 0 when even 4 rows do not fit.
+ * Rows per streamed block: as many as fit in workgroup memory (each row holds E + Ev floats
+ * padded to vec4, plus the logsumexp and D in the backward), at most 64; 0 when even 4 rows
+ * do not fit.
  */
 export function attentionBlock(E: number, Ev: number, adapterBytes = WORKGROUP_BYTES): number {
-  const rows = Math.min(64, Math.floor(Math.min(WORKGROUP_BYTES, adapterBytes) / 4 / (E + Ev + 2)));
+  const rowBytes = 16 * (vec4s(E) + vec4s(Ev)) + 8;
+  const rows = Math.min(64, Math.floor(Math.min(WORKGROUP_BYTES, adapterBytes) / rowBytes));
   return rows >= 4 ? rows : 0;
+}
+
+/**
+ * How rows are spread over invocations. On a GPU, one row per invocation and 64 invocations.
+ * On a CPU (SwiftShader: each invocation a SIMD lane) several rows per invocation, so a read of
+ * the streamed block serves them all, as a register tile does in a matmul; measured at seq 512,
+ * head dim 64 in Node, forward 1,681 ms -> 380 (4 rows) -> 314 (8 rows); forward+backward
+ * 5,245 -> 1,157 -> 917 (the unfused matmul path: 679 and 1,043). Compile time grows with the
+ * unrolled rows x vec4s, so the rows are capped at 64 vec4s of each operand row, and the
+ * invocations shrink for short sequences so a workgroup is not mostly idle.
+ */
+export function attentionLayout(rows: number, E: number, Ev: number, software: boolean, maxInvocations = 256) {
+  const WG = Math.min(64, maxInvocations);
+  if (!software) return { workgroup: WG, rowsPerInvocation: 1 };
+  const R = Math.max(1, Math.min(8, Math.floor(64 / Math.max(vec4s(E), vec4s(Ev)))));
+  let workgroup = WG;
+  while (workgroup > 8 && workgroup / 2 * R >= rows) workgroup /= 2;
+  return { workgroup, rowsPerInvocation: R };
 }
 
 const f = (x: number) => { const s = String(Math.fround(x)); return /[.e]/.test(s) ? s : `${s}.0`; };
 
+/**
+ * Rows of n floats held as vec4 arrays, R of them (an invocation's rows: q0, q1, ...).
+ * `each(body)` emits body(i) for every vec4, i its index as a WGSL u32: unrolled ('3u') up to
+ * UNROLL_VEC4, so the hot loops index the arrays with constants, else the loop's 'u'.
+ * `loop(body)` is always a loop, for the one-off loads and stores (code size is compile time).
+ */
+function regs(name: string, n: number, R: number) {
+  const n4 = vec4s(n);
+  const loop = (body: (i: string) => string) => `for (var u = 0u; u < ${n4}u; u = u + 1u) { ${body('u')} }`;
+  return {
+    at: (r: number, i: string) => `${name}${r}[${i}]`,
+    loop,
+    each: (body: (i: string) => string) => n4 <= UNROLL_VEC4
+      ? Array.from({ length: n4 }, (_, u) => body(`${u}u`)).join('\n      ')
+      : loop(body),
+    declare: rows(R, (r) => `var ${name}${r}: array<vec4<f32>, ${n4}>;`),
+  };
+}
+type Regs = ReturnType<typeof regs>;
+/** body(r) for each of R rows */
+const rows = (R: number, body: (r: number) => string) => Array.from({ length: R }, (_, r) => body(r)).join('\n  ');
+
+/** fn NAME4(b, r, e) -> vec4: columns e..e+3 of fn NAME, zero past `cols` */
+function vec4Loader(name: string, cols: number) {
+  const lane = (k: number) => {
+    if (cols % 4 === 0) return `${name}(bi, r, e + ${k}u)`;
+    return `select(0.0, ${name}(bi, r, min(e + ${k}u, ${cols - 1}u)), e + ${k}u < ${cols}u)`;
+  };
+  return `fn ${name}4(bi: u32, r: u32, e: u32) -> vec4<f32> { return vec4<f32>(${[0, 1, 2, 3].map(lane).join(', ')}); }`;
+}
+
 export function attentionKernel(s: AttentionSpec) {
   const { L, S, E, Ev, workgroup: WG, block: BLK } = s;
-  const rowsPerWg = s.mode === 'gradKV' ? S : L;
-  const groupsPerBatch = Math.ceil(rowsPerWg / WG);
+  const R = s.rowsPerInvocation;
+  const groupsPerBatch = Math.ceil((s.mode === 'gradKV' ? S : L) / (WG * R));
   // the scaled, masked score of (i, j) from its dot product: -inf where masked or out of range
   const ok = ['(i < L)', '(j < S)'];
   if (s.causal) ok.push('(j <= i)');
   if (s.mask === 'bool') ok.push('kn_mask(bi, min(i, L - 1u), min(j, S - 1u))');
   const add = s.mask === 'float' ? ' + kn_mask(bi, min(i, L - 1u), min(j, S - 1u))' : '';
+  const loaders = s.mode === 'forward' ? ['kn_q', 'kn_k', 'kn_v'] : ['kn_q', 'kn_k', 'kn_v', 'kn_do'];
   const helpers = `const L = ${L}u;
 const S = ${S}u;
-const E = ${E}u;
-const EV = ${Ev}u;
+const E4 = ${vec4s(E)}u;
+const EV4 = ${vec4s(Ev)}u;
 const WG = ${WG}u;
 const BLK = ${BLK}u;
-fn kn_score(bi: u32, i: u32, j: u32, dot: f32) -> f32 {
-  return select(kn_f32_bits(0xff800000u), dot * ${f(s.scale)}${add}, ${ok.join(' & ')});
+${loaders.map((n) => vec4Loader(n, n === 'kn_q' || n === 'kn_k' ? E : Ev)).join('\n')}
+fn kn_score(bi: u32, i: u32, j: u32, qk: f32) -> f32 {
+  return select(kn_f32_bits(0xff800000u), qk * ${f(s.scale)}${add}, ${ok.join(' & ')});
 }
 fn kn_dropout(bi: u32, i: u32, j: u32) -> f32 {
   return ${s.dropout ? 'kn_keep(bi, min(i, L - 1u), min(j, S - 1u))' : '1.0'};
 }`;
-  const body = s.mode === 'forward' ? forward(s) : s.mode === 'gradQ' ? gradQ(s) : gradKV(s);
+  const body = (s.mode === 'forward' ? forward : s.mode === 'gradQ' ? gradQ : gradKV)(s, R);
   const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 ${helpers}
@@ -83,139 +145,141 @@ fn main(${BUILTINS}) {
   ${LINEAR_WORKGROUP}
   if (wg_lin >= ${s.batch * groupsPerBatch}u) { return; }
   let bi = wg_lin / ${groupsPerBatch}u;
-  let row0 = (wg_lin % ${groupsPerBatch}u) * WG;
+  // this workgroup's first row; an invocation's rows are row0 + lidx + r * WG, r < ${R}
+  let row0 = (wg_lin % ${groupsPerBatch}u) * ${WG * R}u;
 ${body.main}
 }`;
   return { wgsl, workgroups: grid(s.batch * groupsPerBatch, s.maxPerDim) };
 }
 
-/** Loads rows [r0, r0 + BLK) of fn(b, row, 0..cols) into `dst` (rows past `rows` read the last one). */
-const loadBlock = (dst: string, fn: string, cols: string, rows: string) =>
-  `for (var t = lidx; t < BLK * ${cols}; t = t + WG) { ${dst}[t] = ${fn}(bi, min(r0 + t / ${cols}, ${rows} - 1u), t % ${cols}); }`;
+/** Loads rows [r0, r0 + BLK) of fn(b, row, ·) as vec4 into `dst` (rows past `rows` read the last one). */
+const loadBlock = (dst: string, fn: string, n4: string, rows: string) =>
+  `for (var t = lidx; t < BLK * ${n4}; t = t + WG) { ${dst}[t] = ${fn}4(bi, min(r0 + t / ${n4}, ${rows} - 1u), (t % ${n4}) * 4u); }`;
+/** row r of `a` = fn(bi, row, ·) */
+const loadRow = (a: Regs, r: number, fn: string, row: string) => a.loop((i) => `${a.at(r, i)} = ${fn}4(bi, ${row}, ${i} * 4u);`);
+/** stores row r of `a` (n floats), times `scale`, at (row, c0 + column) */
+const storeRow = (a: Regs, r: number, row: string, n: number, c0: string, scale = '') =>
+  a.loop((i) => `for (var lane = 0u; lane < 4u; lane = lane + 1u) { let e = ${i} * 4u + lane; if (e < ${n}u) { kn_store(bi, ${row}, ${c0}e, ${a.at(r, i)}[lane]${scale}); } }`);
+/**
+ * For every vec4 of a block row `blk[row]` (read once from workgroup memory as `w`), body(r, i)
+ * for each of the invocation's R rows: a read serves R rows, as a register tile does in a matmul.
+ */
+const withBlockRow = (a: Regs, R: number, blk: string, row: string, n4: string, body: (r: number, i: string) => string) =>
+  a.each((i) => `{ let w = ${blk}[${row} * ${n4} + ${i}]; ${rows(R, (r) => body(r, i))} }`);
 
-// The query-row kernels (forward, gradQ): an invocation holds query row i and streams the key
+// The query-row kernels (forward, gradQ): an invocation holds R query rows and streams the key
 // and value blocks through workgroup memory.
-const kvBlocks = (s: AttentionSpec) => `var<workgroup> blk_k: array<f32, ${s.block * s.E}>;
-var<workgroup> blk_v: array<f32, ${s.block * s.Ev}>;`;
-const queryRow = (s: AttentionSpec) => `  let i = row0 + lidx;
-  let ic = min(i, L - 1u);
-  var q: array<f32, ${s.E}>;
-  for (var e = 0u; e < E; e = e + 1u) { q[e] = kn_q(bi, ic, e); }`;
-/** the loop over key/value blocks, each loaded before `body` runs; causal: keys past the block's last query are masked for every row, so never loaded */
-const overKeyBlocks = (s: AttentionSpec, body: string) => `  let kEnd = ${s.causal ? 'min(S, row0 + WG)' : 'S'};
+const kvBlocks = (s: AttentionSpec) => `var<workgroup> blk_k: array<vec4<f32>, ${s.block * vec4s(s.E)}>;
+var<workgroup> blk_v: array<vec4<f32>, ${s.block * vec4s(s.Ev)}>;`;
+/** the loop over key/value blocks, each loaded before `body` runs for key r0 + c; causal: keys past the workgroup's last query are masked for every row, so never loaded */
+const overKeyBlocks = (s: AttentionSpec, R: number, body: string) => `  let kEnd = ${s.causal ? `min(S, row0 + ${s.workgroup * R}u)` : 'S'};
   for (var r0 = 0u; r0 < kEnd; r0 = r0 + BLK) {
     workgroupBarrier();
-    ${loadBlock('blk_k', 'kn_k', 'E', 'S')}
-    ${loadBlock('blk_v', 'kn_v', 'EV', 'S')}
+    ${loadBlock('blk_k', 'kn_k', 'E4', 'S')}
+    ${loadBlock('blk_v', 'kn_v', 'EV4', 'S')}
     workgroupBarrier();
-${body}
+    for (var c = 0u; c < BLK; c = c + 1u) {
+      ${body}
+    }
   }`;
+/** the invocation's row indices: `${name}r`, and clamped into range: `${name}cr` */
+const rowIndices = (R: number, WG: number, name: string, n: string) =>
+  rows(R, (r) => `let ${name}${r} = row0 + lidx + ${r * WG}u; let ${name}c${r} = min(${name}${r}, ${n} - 1u);`);
 
-function forward(s: AttentionSpec) {
+function forward(s: AttentionSpec, R: number) {
+  const q = regs('q', s.E, R), acc = regs('acc', s.Ev, R);
   return {
     shared: kvBlocks(s),
-    main: `${queryRow(s)}
-  var acc: array<f32, ${s.Ev}>;
-  var m = -3.4028234663852886e38;
-  var l = 0.0;
-${overKeyBlocks(s, `    var sc: array<f32, ${s.block}>;
-    var mb = m;
-    for (var c = 0u; c < BLK; c = c + 1u) {
-      var dot = 0.0;
-      for (var e = 0u; e < E; e = e + 1u) { dot = dot + q[e] * blk_k[c * E + e]; }
-      sc[c] = kn_score(bi, i, r0 + c, dot);
-      mb = max(mb, sc[c]);
-    }
-    // rescale what was summed under the old maximum (m starts finite, so never inf - inf)
-    let alpha = exp(m - mb);
-    l = l * alpha;
-    for (var e = 0u; e < EV; e = e + 1u) { acc[e] = acc[e] * alpha; }
-    for (var c = 0u; c < BLK; c = c + 1u) {
-      let p = exp(sc[c] - mb);
-      l = l + p;
-      let pk = p * kn_dropout(bi, i, r0 + c);
-      for (var e = 0u; e < EV; e = e + 1u) { acc[e] = acc[e] + pk * blk_v[c * EV + e]; }
-    }
-    m = mb;`)}
+    main: `  ${rowIndices(R, s.workgroup, 'i', 'L')}
+  ${q.declare}
+  ${rows(R, (r) => loadRow(q, r, 'kn_q', `ic${r}`))}
+  ${acc.declare}
+  ${rows(R, (r) => `var m${r} = -3.4028234663852886e38; var l${r} = 0.0;`)}
+${overKeyBlocks(s, R, `${rows(R, (r) => `var qk${r} = 0.0;`)}
+      ${withBlockRow(q, R, 'blk_k', 'c', 'E4', (r, i) => `qk${r} = qk${r} + dot(${q.at(r, i)}, w);`)}
+      // online softmax, one key at a time: rescale what was summed under the old maximum
+      // (m starts finite, so never inf - inf)
+      ${rows(R, (r) => `let sc${r} = kn_score(bi, i${r}, r0 + c, qk${r}); let mn${r} = max(m${r}, sc${r});
+      let alpha${r} = exp(m${r} - mn${r}); let p${r} = exp(sc${r} - mn${r}); m${r} = mn${r};
+      l${r} = l${r} * alpha${r} + p${r}; let pk${r} = p${r} * kn_dropout(bi, i${r}, r0 + c);`)}
+      ${withBlockRow(acc, R, 'blk_v', 'c', 'EV4', (r, i) => `${acc.at(r, i)} = ${acc.at(r, i)} * alpha${r} + pk${r} * w;`)}`)}
   // a row with every key masked has l = 0: O = 0/0 = NaN as in PyTorch, logsumexp -inf
-  if (i < L) {
-    for (var e = 0u; e < EV; e = e + 1u) { kn_store(bi, i, e, acc[e] / l); }
-    kn_store(bi, i, EV, m + log(l));
-  }`,
+  ${rows(R, (r) => `if (i${r} < L) {
+    let inv = 1.0 / l${r};
+    ${storeRow(acc, r, `i${r}`, s.Ev, '', ' * inv')}
+    kn_store(bi, i${r}, ${s.Ev}u, m${r} + log(l${r}));
+  }`)}`,
   };
 }
 
-function gradQ(s: AttentionSpec) {
+function gradQ(s: AttentionSpec, R: number) {
+  const q = regs('q', s.E, R), dout = regs('dout', s.Ev, R), dq = regs('dq', s.E, R);
   return {
     shared: kvBlocks(s),
-    main: `${queryRow(s)}
-  var dout: array<f32, ${s.Ev}>;
-  var d = 0.0; // D = rowsum(dO * O)
-  for (var e = 0u; e < EV; e = e + 1u) { dout[e] = kn_do(bi, ic, e); d = d + dout[e] * kn_o(bi, ic, e); }
-  let lse = kn_o(bi, ic, EV);
-  var dq: array<f32, ${s.E}>;
-${overKeyBlocks(s, `    for (var c = 0u; c < BLK; c = c + 1u) {
-      var dot = 0.0;
-      for (var e = 0u; e < E; e = e + 1u) { dot = dot + q[e] * blk_k[c * E + e]; }
-      let p = exp(kn_score(bi, i, r0 + c, dot) - lse);
-      var dp = 0.0;
-      for (var e = 0u; e < EV; e = e + 1u) { dp = dp + dout[e] * blk_v[c * EV + e]; }
-      let ds = p * (dp * kn_dropout(bi, i, r0 + c) - d);
-      for (var e = 0u; e < E; e = e + 1u) { dq[e] = dq[e] + ds * blk_k[c * E + e]; }
-    }`)}
-  if (i < L) {
-    for (var e = 0u; e < E; e = e + 1u) { kn_store(bi, i, e, dq[e] * ${f(s.scale)}); }
-  }`,
+    main: `  ${rowIndices(R, s.workgroup, 'i', 'L')}
+  ${q.declare}
+  ${rows(R, (r) => loadRow(q, r, 'kn_q', `ic${r}`))}
+  ${dout.declare}
+  ${rows(R, (r) => loadRow(dout, r, 'kn_do', `ic${r}`))}
+  // D = rowsum(dO * O), and the forward's logsumexp
+  ${rows(R, (r) => `var d${r} = 0.0;
+  for (var e = 0u; e < ${s.Ev}u; e = e + 1u) { d${r} = d${r} + kn_do(bi, ic${r}, e) * kn_o(bi, ic${r}, e); }
+  let lse${r} = kn_o(bi, ic${r}, ${s.Ev}u);`)}
+  ${dq.declare}
+${overKeyBlocks(s, R, `${rows(R, (r) => `var qk${r} = 0.0; var dp${r} = 0.0;`)}
+      ${withBlockRow(q, R, 'blk_k', 'c', 'E4', (r, i) => `qk${r} = qk${r} + dot(${q.at(r, i)}, w);`)}
+      ${withBlockRow(dout, R, 'blk_v', 'c', 'EV4', (r, i) => `dp${r} = dp${r} + dot(${dout.at(r, i)}, w);`)}
+      ${rows(R, (r) => `let ds${r} = exp(kn_score(bi, i${r}, r0 + c, qk${r}) - lse${r}) * (dp${r} * kn_dropout(bi, i${r}, r0 + c) - d${r});`)}
+      ${withBlockRow(dq, R, 'blk_k', 'c', 'E4', (r, i) => `${dq.at(r, i)} = ${dq.at(r, i)} + ds${r} * w;`)}`)}
+  ${rows(R, (r) => `if (i${r} < L) {
+    ${storeRow(dq, r, `i${r}`, s.E, '', ` * ${f(s.scale)}`)}
+  }`)}`,
   };
 }
 
-function gradKV(s: AttentionSpec) {
+function gradKV(s: AttentionSpec, R: number) {
+  const k = regs('k', s.E, R), v = regs('v', s.Ev, R), dk = regs('dk', s.E, R), dv = regs('dv', s.Ev, R);
   return {
-    shared: `var<workgroup> blk_q: array<f32, ${s.block * s.E}>;
-var<workgroup> blk_do: array<f32, ${s.block * s.Ev}>;
+    shared: `var<workgroup> blk_q: array<vec4<f32>, ${s.block * vec4s(s.E)}>;
+var<workgroup> blk_do: array<vec4<f32>, ${s.block * vec4s(s.Ev)}>;
 var<workgroup> blk_lse: array<f32, ${s.block}>;
 var<workgroup> blk_d: array<f32, ${s.block}>;`,
-    main: `  let j = row0 + lidx;
-  let jc = min(j, S - 1u);
-  var k: array<f32, ${s.E}>;
-  for (var e = 0u; e < E; e = e + 1u) { k[e] = kn_k(bi, jc, e); }
-  var v: array<f32, ${s.Ev}>;
-  for (var e = 0u; e < EV; e = e + 1u) { v[e] = kn_v(bi, jc, e); }
-  var dk: array<f32, ${s.E}>;
-  var dv: array<f32, ${s.Ev}>;
-  // causal: queries before the block's first key see none of its keys
+    main: `  ${rowIndices(R, s.workgroup, 'j', 'S')}
+  ${k.declare}
+  ${rows(R, (r) => loadRow(k, r, 'kn_k', `jc${r}`))}
+  ${v.declare}
+  ${rows(R, (r) => loadRow(v, r, 'kn_v', `jc${r}`))}
+  ${dk.declare}
+  ${dv.declare}
+  // causal: queries before the workgroup's first key see none of its keys
   for (var r0 = ${s.causal ? 'row0' : '0u'}; r0 < L; r0 = r0 + BLK) {
     workgroupBarrier();
-    ${loadBlock('blk_q', 'kn_q', 'E', 'L')}
-    ${loadBlock('blk_do', 'kn_do', 'EV', 'L')}
-    for (var r = lidx; r < BLK; r = r + WG) {
-      let ir = min(r0 + r, L - 1u);
+    ${loadBlock('blk_q', 'kn_q', 'E4', 'L')}
+    ${loadBlock('blk_do', 'kn_do', 'EV4', 'L')}
+    for (var qr = lidx; qr < BLK; qr = qr + WG) {
+      let ir = min(r0 + qr, L - 1u);
       var d = 0.0;
-      for (var e = 0u; e < EV; e = e + 1u) { d = d + kn_do(bi, ir, e) * kn_o(bi, ir, e); }
-      blk_d[r] = d;
-      blk_lse[r] = kn_o(bi, ir, EV);
+      for (var e = 0u; e < ${s.Ev}u; e = e + 1u) { d = d + kn_do(bi, ir, e) * kn_o(bi, ir, e); }
+      blk_d[qr] = d;
+      blk_lse[qr] = kn_o(bi, ir, ${s.Ev}u);
     }
     workgroupBarrier();
-    for (var r = 0u; r < BLK; r = r + 1u) {
-      let i = r0 + r;
+    for (var qr = 0u; qr < BLK; qr = qr + 1u) {
+      let i = r0 + qr;
       // rows past L repeat row L - 1, whose D may be NaN (all keys masked): they add nothing
       let live = i < L;
-      var dot = 0.0;
-      for (var e = 0u; e < E; e = e + 1u) { dot = dot + k[e] * blk_q[r * E + e]; }
-      let p = select(0.0, exp(kn_score(bi, i, j, dot) - blk_lse[r]), live);
-      let z = kn_dropout(bi, i, j);
-      var dp = 0.0;
-      for (var e = 0u; e < EV; e = e + 1u) {
-        dv[e] = dv[e] + p * z * blk_do[r * EV + e];
-        dp = dp + blk_do[r * EV + e] * v[e];
-      }
-      let ds = select(0.0, p * (dp * z - blk_d[r]), live);
-      for (var e = 0u; e < E; e = e + 1u) { dk[e] = dk[e] + ds * blk_q[r * E + e]; }
+      ${rows(R, (r) => `var qk${r} = 0.0; var dp${r} = 0.0;`)}
+      ${withBlockRow(k, R, 'blk_q', 'qr', 'E4', (r, i) => `qk${r} = qk${r} + dot(${k.at(r, i)}, w);`)}
+      ${rows(R, (r) => `let p${r} = select(0.0, exp(kn_score(bi, i, j${r}, qk${r}) - blk_lse[qr]), live);
+      let z${r} = kn_dropout(bi, i, j${r}); let pz${r} = p${r} * z${r};`)}
+      ${withBlockRow(v, R, 'blk_do', 'qr', 'EV4', (r, i) => `dp${r} = dp${r} + dot(w, ${v.at(r, i)}); ${dv.at(r, i)} = ${dv.at(r, i)} + pz${r} * w;`)}
+      ${rows(R, (r) => `let ds${r} = select(0.0, p${r} * (dp${r} * z${r} - blk_d[qr]), live);`)}
+      ${withBlockRow(dk, R, 'blk_q', 'qr', 'E4', (r, i) => `${dk.at(r, i)} = ${dk.at(r, i)} + ds${r} * w;`)}
     }
   }
-  if (j < S) {
-    for (var e = 0u; e < E; e = e + 1u) { kn_store(bi, j, e, dk[e] * ${f(s.scale)}); }
-    for (var e = 0u; e < EV; e = e + 1u) { kn_store(bi, j, E + e, dv[e]); }
-  }`,
+  ${rows(R, (r) => `if (j${r} < S) {
+    ${storeRow(dk, r, `j${r}`, s.E, '', ` * ${f(s.scale)}`)}
+    ${storeRow(dv, r, `j${r}`, s.Ev, `${s.E}u + `)}
+  }`)}`,
   };
 }
