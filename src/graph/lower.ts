@@ -340,7 +340,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       checkBindings(b, ctx, 'reduction');
       const k = reduceKernel({
         buffers: b.decls(), prelude: PRELUDE, op: core.op as Combine, ty, outputs, reduceSize: K,
-        pre, load, store, maxPerDim: ctx.maxPerDim,
+        pre, load, store, maxPerDim: ctx.maxPerDim, software: ctx.software,
       });
       return [{ ...k, buffers: b.bufferList() }];
     }

@@ -19,6 +19,8 @@ export interface ReduceSpec {
   /** statements storing the result `acc` (or index `arg`) of output `o` */
   store: string;
   maxPerDim: number;
+  /** a CPU adapter: see useWorkgroupReduce */
+  software?: boolean;
 }
 
 const WG = 64;
@@ -35,9 +37,14 @@ function better(op: Combine, ty: string): string {
   return op === 'max' || op === 'argmax' ? `((val > acc)${nan})` : `((val < acc)${nan})`;
 }
 
-export function useWorkgroupReduce(outputs: number, reduceSize: number): boolean {
+export function useWorkgroupReduce(outputs: number, reduceSize: number, software = false): boolean {
   // never below 256 elements: each of the 256 invocations must own at least one
-  return reduceSize >= 1024 || (reduceSize >= 256 && outputs < 64);
+  if (reduceSize < 256) return false;
+  // On a CPU adapter a workgroup's barriers cost more than the loop they save: an invocation
+  // per output wins as soon as the outputs fill a few SIMD groups (bias gradients: 64-256
+  // outputs of 2,048 rows each in the GPT's step)
+  if (software) return outputs < 16;
+  return reduceSize >= 1024 || outputs < 64;
 }
 
 export function reduceKernel(s: ReduceSpec) {
@@ -47,7 +54,7 @@ export function reduceKernel(s: ReduceSpec) {
   // -inf has max -inf (WGSL rejects infinite constants, so no ±inf start value exists)
   const seed = (k: string) => (s.op === 'sum' ? '' : `{\n    let k = ${k};\n${s.load}\n    acc = val; arg = k;\n  }`);
   const from = (k: string, stride: number) => (s.op === 'sum' ? k : `${k} + ${stride}u`);
-  if (!useWorkgroupReduce(s.outputs, s.reduceSize)) {
+  if (!useWorkgroupReduce(s.outputs, s.reduceSize, s.software)) {
     const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 @compute @workgroup_size(${WG})
