@@ -48,21 +48,30 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
     const argNodes = args.map((a) => readable(a.node));
     await realize(argNodes);
     const key = args.map((a) => `${a.dtype}${shapeStr(a.shape)}`).join(';');
+    // each call's results get their own storage, so earlier results stay valid; on replay they
+    // are copied out in the program's own command buffer (one submit per call)
+    const outs: Tensor[] = [];
+    const copyOut = (enc: GPUCommandEncoder) => {
+      for (const n of tr!.outputs) {
+        const bytes = Math.max(numel(n.shape), 1) * BYTES;
+        const s = newStorage(bytes);
+        enc.copyBufferToBuffer(n.storage!.buf.buffer, n.storage!.offset * BYTES, s.buf.buffer, 0, bytes);
+        const out = new Node('buffer', [], {}, n.shape, n.dtype);
+        out.setStorage(s);
+        outs.push(new Tensor(out));
+      }
+    };
     let tr = traces.get(key);
-    if (!tr) { tr = await trace(fn, args, argNodes); traces.set(key, tr); }
-    else run(tr, argNodes);
+    if (tr) run(tr, argNodes, copyOut);
+    else {
+      // the first call's outputs have storage only once the traced program has run
+      tr = await trace(fn, args, argNodes);
+      traces.set(key, tr);
+      const enc = gpu().createCommandEncoder();
+      copyOut(enc);
+      gpu().queue.submit([enc.finish()]);
+    }
     last = tr;
-    // each call's results get their own storage, so earlier results stay valid
-    const enc = gpu().createCommandEncoder();
-    const outs = tr.outputs.map((n) => {
-      const bytes = Math.max(numel(n.shape), 1) * BYTES;
-      const s = newStorage(bytes);
-      enc.copyBufferToBuffer(n.storage!.buf.buffer, n.storage!.offset * BYTES, s.buf.buffer, 0, bytes);
-      const out = new Node('buffer', [], {}, n.shape, n.dtype);
-      out.setStorage(s);
-      return new Tensor(out);
-    });
-    gpu().queue.submit([enc.finish()]);
     return tr.shape(outs) as R;
   }) as CompiledFunction<A, R>;
 
@@ -123,12 +132,12 @@ async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args
   return tr;
 }
 
-function run(tr: Trace, args: Node[]): void {
+function run(tr: Trace, args: Node[], after?: (enc: GPUCommandEncoder) => void): void {
   runProgram(tr.program, (enc) => {
     args.forEach((a, i) => {
       const s = a.storage!;
       const bytes = numel(a.shape) * BYTES;
       if (bytes) enc.copyBufferToBuffer(s.buf.buffer, s.offset * BYTES, tr.inputs[i].buf.buffer, 0, bytes);
     });
-  });
+  }, after);
 }
