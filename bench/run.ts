@@ -20,7 +20,7 @@ import { encodePNG, renderBarChart } from '../src/train/plot';
 import { focusCandidates, tuneCandidates } from './handwritten/matmul';
 import {
   ATTN, CNN, CONV_SHAPES, convLabel, ENCODER, type AdapterInfo, type AttnResult, type ConvResult, type InferResult, type MatmulResult, type MlpResult,
-  type TimingOpts,
+  timingOpts, type TimingOpts,
 } from './pages/common';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -84,23 +84,8 @@ if (unknown.length) throw new Error(`unknown workload(s) ${unknown.join(', ')}; 
 const SEQS = QUICK ? ATTN.seqs.filter((n) => n <= 512) : ATTN.seqs;
 const SIZES = [256, 512, 1024];
 
-const matmulOpts: TimingOpts = QUICK
-  ? { targetRepMs: 100, budgetMs: 1000, minReps: 2, maxReps: 4, maxChain: 16 }
-  : { targetRepMs: 250, budgetMs: 4000, minReps: 3, maxReps: 10, maxChain: 32 };
-const mlpOpts: TimingOpts = QUICK
-  ? { targetRepMs: 150, budgetMs: 1500, minReps: 2, maxReps: 4, maxChain: 10 }
-  : { targetRepMs: 400, budgetMs: 8000, minReps: 3, maxReps: 12, maxChain: 20 };
-// Convolutions, the CNN step and CNN inference: a slow peer takes seconds per call here (TF.js's
-// CNN step ~7 s, its 16x64x56x56 backward conv 25+ s), so few repetitions: a case whose single
-// call outlasts the budget runs minReps (2 for a conv case or an inference batch, 3 CNN steps).
-const convOpts: TimingOpts = QUICK
-  ? { targetRepMs: 100, budgetMs: 600, minReps: 2, maxReps: 3, maxChain: 8 }
-  : { targetRepMs: 300, budgetMs: 3000, minReps: 2, maxReps: 8, maxChain: 16 };
-const cnnOpts: TimingOpts = QUICK
-  ? { targetRepMs: 0, budgetMs: 0, minReps: 2, maxReps: 2, maxChain: 1 }
-  : { targetRepMs: 1000, budgetMs: 8000, minReps: 3, maxReps: 8, maxChain: 4 };
-const inferOpts: TimingOpts = convOpts;
-const attnOpts: TimingOpts = convOpts;
+// how long each kind of case is timed (pages/common.ts: shared with the Node runner)
+const { matmul: matmulOpts, mlp: mlpOpts, conv: convOpts, cnn: cnnOpts, infer: inferOpts, attn: attnOpts } = timingOpts(QUICK);
 const WORKLOAD_TIMEOUT_MS = 300_000;
 // one conv case / the CNN step / one inference batch: TF.js's backward conv at 16x64x56x56 takes
 // 25-70 s per call here, and a case makes about four calls

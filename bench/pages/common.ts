@@ -88,6 +88,10 @@ export interface TimingOpts {
  * single call outlasts the budget runs minReps (2 for a conv case or an inference batch, 3 CNN steps).
  */
 export function timingOpts(quick: boolean): Record<'matmul' | 'mlp' | 'conv' | 'cnn' | 'infer' | 'attn', TimingOpts> {
+  // Convolutions, the CNN step, inference and attention: a slow peer takes seconds per call
+  // here (TF.js's CNN step ~15 s, its 16x64x56x56 backward conv 25+ s), so few repetitions: a
+  // case whose single call outlasts the budget runs minReps (2 for a conv case or an inference
+  // batch, 3 CNN steps).
   const conv: TimingOpts = quick
     ? { targetRepMs: 100, budgetMs: 600, minReps: 2, maxReps: 3, maxChain: 8 }
     : { targetRepMs: 300, budgetMs: 3000, minReps: 2, maxReps: 8, maxChain: 16 };
