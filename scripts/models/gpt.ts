@@ -11,13 +11,13 @@ import fs from 'node:fs';
 import type { Recipe } from './recipe.ts';
 
 const CONFIG = { blockSize: 64, nLayer: 2, nHead: 4, nEmbd: 64 };
-const STEPS_PER_EPOCH = 25;
+const STEPS_PER_EPOCH = 50;
 const VAL_BATCHES = 10;
 const PROMPT = 'Alice ';
 const SAMPLE_LENGTH = 300;
 
 export const gpt: Recipe = {
-  defaults: { epochs: 6, batchSize: 32, lr: 3e-3 },
+  defaults: { epochs: 16, batchSize: 32, lr: 3e-3 },
   async run({ epochs, batchSize, lr, seed, outDir }) {
     const text = fs.readFileSync(new URL('../../demo/data/alice.txt', import.meta.url), 'utf8');
     const corpus = new CharCorpus(text);
