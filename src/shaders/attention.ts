@@ -1,10 +1,10 @@
-// Flash attention (online softmax, no L x S buffer), forward and backward. One invocation per
-// row; the other operand streams through workgroup memory in blocks:
-//  - forward: an invocation per query row keeps its running max, sum and output row in
-//    registers while key/value blocks pass through; it stores O and the row's logsumexp;
-//  - gradQ: an invocation per query row recomputes P from the logsumexp and sums dQ;
-//  - gradKV: an invocation per key row loops over query blocks (q, dO, logsumexp and
-//    D = rowsum(dO * O) in workgroup memory) and sums dK and dV. No atomics anywhere.
+// Flash attention (online softmax, no L x S buffer), forward and backward. An invocation owns
+// one or more rows (attentionLayout); the other operand streams through workgroup memory in blocks:
+//  - forward: per query row, the running max, sum and output row stay in registers while
+//    key/value blocks pass through; it stores O and the row's logsumexp;
+//  - gradQ: per query row, P is recomputed from the logsumexp and dQ summed;
+//  - gradKV: per key row, dK and dV are summed over query blocks (q, dO, logsumexp and
+//    D = rowsum(dO * O) in workgroup memory). No atomics anywhere.
 // The lowering supplies the operands as functions of (batch, row, column), so strided views,
 // broadcast batch dims and masks are read in place:
 //   kn_q(b, i, e), kn_k(b, j, e), kn_v(b, j, e)       the operands
@@ -12,10 +12,11 @@
 //   kn_keep(b, i, j) -> f32                             dropout: 0 or 1/(1-p) (dropout only)
 //   kn_do(b, i, e), kn_o(b, i, c)                       dO and the forward's packed [O | lse] (gradients)
 //   kn_store(b, r, c, value)                            the output
-// A row lives in vec4 registers (its length padded to a multiple of 4 with zeros), and up to
-// head dim 128 the loops over a row are unrolled into named variables: private arrays indexed
-// by a loop counter are per-lane gathers on a SIMD-per-invocation backend like SwiftShader
-// (the first, array-based version of these kernels ran 5-10x slower than the unfused matmuls).
+// A row lives in a private vec4 array (its length padded to a multiple of 4 with zeros), and up
+// to head dim 128 the hot loops over a row are unrolled so they index it with constants: an
+// index held in a loop counter is a per-lane gather on a SIMD-per-invocation backend like
+// SwiftShader (the first, scalar-loop version of these kernels ran 5-10x slower than the unfused
+// matmuls).
 // No `&&` or `||`: SwiftShader's compile time grows exponentially with branches.
 import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, type BufferDecl } from './common.js';
 
@@ -45,7 +46,7 @@ export interface AttentionSpec {
 
 /** Workgroup memory this kernel family may use: 16 KiB works on every adapter. */
 const WORKGROUP_BYTES = 16384;
-/** Rows up to this many vec4 (head dim 128) are unrolled into named registers. */
+/** Hot loops over rows of up to this many vec4 (head dim 128) are unrolled: constant indices. */
 const UNROLL_VEC4 = 32;
 
 const vec4s = (n: number) => Math.ceil(n / 4);
@@ -152,9 +153,9 @@ ${body.main}
   return { wgsl, workgroups: grid(s.batch * groupsPerBatch, s.maxPerDim) };
 }
 
-/** Loads rows [r0, r0 + BLK) of fn(b, row, ·) as vec4 into `dst` (rows past `rows` read the last one). */
-const loadBlock = (dst: string, fn: string, n4: string, rows: string) =>
-  `for (var t = lidx; t < BLK * ${n4}; t = t + WG) { ${dst}[t] = ${fn}4(bi, min(r0 + t / ${n4}, ${rows} - 1u), (t % ${n4}) * 4u); }`;
+/** Loads rows [r0, r0 + BLK) of fn(b, row, ·) as vec4 into `dst` (rows past `count` read the last one). */
+const loadBlock = (dst: string, fn: string, n4: string, count: string) =>
+  `for (var t = lidx; t < BLK * ${n4}; t = t + WG) { ${dst}[t] = ${fn}4(bi, min(r0 + t / ${n4}, ${count} - 1u), (t % ${n4}) * 4u); }`;
 /** row r of `a` = fn(bi, row, ·) */
 const loadRow = (a: Regs, r: number, fn: string, row: string) => a.loop((i) => `${a.at(r, i)} = ${fn}4(bi, ${row}, ${i} * 4u);`);
 /** stores row r of `a` (n floats), times `scale`, at (row, c0 + column) */
