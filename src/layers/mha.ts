@@ -1,12 +1,12 @@
 // nn.MultiheadAttention with PyTorch's parameter names, initialisation, masks and return
 // values. Masks follow MHA's convention (bool true = may NOT attend; float masks are added to
 // the scores), the opposite of F.scaledDotProductAttention's bool masks.
-import { Tensor, tensor, constant } from '../graph/tensor.js';
+import { Tensor, tensor, constant, concat } from '../graph/tensor.js';
 import { scopeSuffix } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
 import { Linear } from './layers.js';
-import { uniformArray } from './random.js';
+import { uniformArray, normalArray } from './random.js';
 import { scaledDotProductAttention } from './attention.js';
 import * as F from './functional.js';
 
@@ -28,6 +28,10 @@ export interface MultiheadAttentionOptions {
   vdim?: number;
   /** inputs and output are [batch, seq, feature] instead of [seq, batch, feature] */
   batchFirst?: boolean;
+  /** learned biasK, biasV ([1, 1, embedDim]) appended to the keys and values as one more position */
+  addBiasKv?: boolean;
+  /** a key and value of zeros appended (after the biases), per head */
+  addZeroAttn?: boolean;
 }
 
 export interface MultiheadAttentionForwardOptions {
@@ -59,15 +63,18 @@ export class MultiheadAttention extends Module {
   kProjWeight: Parameter | null = null;
   vProjWeight: Parameter | null = null;
   inProjBias: Parameter | null;
+  biasK: Parameter | null = null;
+  biasV: Parameter | null = null;
   outProj: Linear;
   readonly kdim: number;
   readonly vdim: number;
   readonly headDim: number;
   readonly dropout: number;
   readonly batchFirst: boolean;
+  readonly addZeroAttn: boolean;
 
   constructor(readonly embedDim: number, readonly numHeads: number,
-    { dropout = 0, bias = true, kdim, vdim, batchFirst = false }: MultiheadAttentionOptions = {}) {
+    { dropout = 0, bias = true, kdim, vdim, batchFirst = false, addBiasKv = false, addZeroAttn = false }: MultiheadAttentionOptions = {}) {
     super();
     checkPositive('embedDim', embedDim);
     checkPositive('numHeads', numHeads);
@@ -87,6 +94,9 @@ export class MultiheadAttention extends Module {
       this.vProjWeight = new Parameter(xavierUniform([embedDim, this.vdim]));
     }
     this.inProjBias = bias ? new Parameter(tensor(new Float32Array(3 * embedDim), [3 * embedDim])) : null;
+    // xavier_normal_ of a [1, 1, E] tensor: std = sqrt(2 / (E + E))
+    if (addBiasKv) [this.biasK, this.biasV] = [0, 1].map(() => new Parameter(tensor(normalArray(embedDim, 0, Math.sqrt(1 / embedDim)), [1, 1, embedDim])));
+    this.addZeroAttn = addZeroAttn;
     this.outProj = new Linear(embedDim, embedDim, { bias });
     if (this.outProj.bias) this.outProj.bias = new Parameter(tensor(new Float32Array(embedDim), [embedDim]));
   }
@@ -100,7 +110,7 @@ export class MultiheadAttention extends Module {
     { keyPaddingMask = null, needWeights = true, attnMask = null, averageAttnWeights = true, isCausal = false }: MultiheadAttentionForwardOptions = {}): [Tensor, Tensor | null] {
     const [N, L, S, unbatched] = this.checkInputs(query, key, value);
     const E = this.embedDim, H = this.numHeads, D = this.headDim;
-    const kpm = keyPaddingMask ? this.checkKeyPaddingMask(keyPaddingMask, N, S, unbatched) : null;
+    const kpm0 = keyPaddingMask ? this.checkKeyPaddingMask(keyPaddingMask, N, S, unbatched) : null;
     let mask = attnMask ? this.checkAttnMask(attnMask, N, L, S, unbatched) : null;
     if (isCausal && !mask) mask = causalMask(L, S);
 
@@ -111,7 +121,18 @@ export class MultiheadAttention extends Module {
       const t4 = unbatched ? t.reshape(t.shape[0], 1, H, D) : t.reshape(t.shape[0], t.shape[1], H, D);
       return this.batchFirst && !unbatched ? t4.permute(0, 2, 1, 3) : t4.permute(1, 2, 0, 3);
     };
-    const qh = heads(q), kh = heads(k), vh = heads(v);
+    const qh = heads(q);
+    let kh = heads(k), vh = heads(v);
+    // addBiasKv, addZeroAttn: one more key/value position each (the biases, then zeros), which
+    // the masks allow
+    const extra: [Tensor | null, Tensor | null][] = [];
+    if (this.biasK) extra.push([this.biasK, this.biasV]);
+    if (this.addZeroAttn) extra.push([null, null]);
+    const position = (b: Tensor | null) => (b ? b.reshape(1, H, 1, D).expand(N, H, 1, D) : constant(0, [N, H, 1, D], 'float32'));
+    for (const [bk, bv] of extra) { kh = concat([kh, position(bk)], 2); vh = concat([vh, position(bv)], 2); }
+    const allow = (m: Tensor | null) => (m && extra.length ? concat([m, constant(0, [...m.shape.slice(0, -1), extra.length], m.dtype)], -1) : m);
+    mask = allow(mask);
+    const kpm = allow(kpm0);
     const dropoutP = this.training ? this.dropout : 0;
 
     let o: Tensor, weights: Tensor | null = null;
@@ -128,7 +149,7 @@ export class MultiheadAttention extends Module {
       else if (mask && kpm) sdpaMask = additive(mask).add(additive(kpm));
       else if (mask ?? kpm) sdpaMask = (mask ?? kpm)!.dtype === 'bool' ? (mask ?? kpm)!.logicalNot() : (mask ?? kpm);
       // the causal hint without other masks goes to the kernel as isCausal (no mask tensor)
-      const causalOnly = isCausal && !kpm;
+      const causalOnly = isCausal && !kpm && !extra.length;
       o = scaledDotProductAttention(qh, kh, vh, causalOnly ? { isCausal: true, dropoutP } : { attnMask: sdpaMask, dropoutP });
     }
     // [batch, heads, L, headDim] -> the query's layout, heads concatenated

@@ -82,6 +82,10 @@ def mha_case(kw, q_shape, k_shape=None, v_shape=None, self_attn=False, fwd=None)
         opts["kdim"] = kw["kdim"]
     if "vdim" in kw:
         opts["vdim"] = kw["vdim"]
+    if kw.get("add_bias_kv"):
+        opts["addBiasKv"] = True
+    if kw.get("add_zero_attn"):
+        opts["addZeroAttn"] = True
     fopts = {"needWeights": fwd.get("need_weights", True), "averageAttnWeights": fwd.get("average_attn_weights", True)}
     return {"module": "MultiheadAttention", "args": [E, H], "options": opts, "forward": fopts, "selfAttn": self_attn}, build, call
 
@@ -181,6 +185,12 @@ def cases():
         ("transformer_small", lambda: transformer_case({"num_encoder_layers": 2, "num_decoder_layers": 2}, (S, N, E), (L, N, E),
                                                        {"tgt_mask": "causal", "src_key_padding_mask": bool_mask((N, S)),
                                                         "memory_key_padding_mask": bool_mask((N, S))})),
+        # appended last, so the seeds (2000 + index) of the cases above stay as they were
+        ("mha_bias_kv_zero_attn_masks", lambda: mha_case({"add_bias_kv": True, "add_zero_attn": True}, (L, N, E), (S, N, E), (S, N, E),
+                                                         fwd={"attn_mask": torch.randn(L, S), "key_padding_mask": bool_mask((N, S))})),
+        ("mha_bias_kv_batchfirst_noweights", lambda: mha_case({"add_bias_kv": True, "batch_first": True}, (N, L, E), (N, S, E), (N, S, E),
+                                                              fwd={"attn_mask": bool_mask((L, S)), "need_weights": False})),
+        ("mha_zero_attn_unbatched_self", lambda: mha_case({"add_zero_attn": True}, (4, E), self_attn=True)),
     ]
 
 
