@@ -105,7 +105,8 @@ async function runCalls(calls: Call[], timeoutMs: number, onCell: (i: number, c:
   const push = (c: Cell) => { onCell(cells.length, c); cells.push(c); };
   while (cells.length < calls.length) {
     const rest = calls.slice(cells.length);
-    const child = fork(process.argv[1], [...argv, `--child=${JSON.stringify(rest)}`]);
+    // --expose-gc: Kiln's workloads collect garbage before each memory reading (bench/README.md, "Memory")
+    const child = fork(process.argv[1], [...argv, `--child=${JSON.stringify(rest)}`], { execArgv: [...process.execArgv, '--expose-gc'] });
     let timer: NodeJS.Timeout | undefined;
     let why = '';
     const arm = () => {
@@ -219,7 +220,7 @@ async function main() {
       });
     }
   }
-  // the table: one row per case (attention adds its peak memory), a column per system
+  // the table: one row per case and its peak memory (bench/README.md, "Memory"), a column per system
   const rows = new Map<string, { workload: string; unit: string; cells: Record<string, string> }>();
   const put = (name: string, unit: string, id: string, cell: string) => {
     const r = rows.get(name) ?? { workload: name, unit, cells: {} };
@@ -232,7 +233,7 @@ async function main() {
     put(c.name, c.unit, r.id, c.cell.ok ? fmt(metric(c.cell.value)) : 'error');
     if (c.workload === 'mlp') put('MLP first step (fresh process, incl. shader compilation)', 'ms (lower is better)', r.id, c.cell.ok ? fmt(c.cell.value.firstStepMs) : 'error');
     if (c.workload === 'cnn') put('CNN first step (fresh process, incl. shader compilation)', 'ms (lower is better)', r.id, c.cell.ok ? fmt(c.cell.value.firstStepMs) : 'error');
-    if (c.workload === 'attn') put(`${c.name}: peak memory`, 'MiB (lower is better)', r.id, c.cell.ok ? fmt(MiB(c.cell.value.peakBytes)) : 'error');
+    if (!c.cell.ok ? c.workload === 'attn' : c.cell.value.peakBytes !== undefined) put(`${c.name}: peak memory`, 'MiB (lower is better)', r.id, c.cell.ok ? fmt(MiB(c.cell.value.peakBytes)) : 'error');
   }
   const table = [...rows.values()];
   const head = ['workload', 'unit', ...results.map((r) => r.label)];

@@ -98,7 +98,8 @@ const ATTN_TIMEOUT_MS = 1_500_000;
 // alone yields the SwiftShader Vulkan adapter (google / swiftshader); without --enable-unsafe-webgpu
 // requestAdapter() returns null. --use-vulkan=swiftshader pins SwiftShader even where a GPU exists;
 // --gpu drops it and lets Chromium/Dawn pick the hardware adapter.
-const BASE_ARGS = ['--no-sandbox', '--headless=new', '--enable-unsafe-webgpu',
+// --js-flags=--expose-gc: the Kiln page collects garbage before each memory reading (bench/README.md, "Memory").
+const BASE_ARGS = ['--no-sandbox', '--headless=new', '--enable-unsafe-webgpu', '--js-flags=--expose-gc',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const SOFTWARE_ARGS = ['--use-vulkan=swiftshader'];
 const GPU_ARGS = ['--enable-features=Vulkan', '--ignore-gpu-blocklist'];
@@ -401,6 +402,7 @@ function table(results: SystemResult[]): Row[] {
     });
   }
   const mlpRow = (name: string, unit: string, pick: (m: MlpResult) => number) => {
+    if (!results.some((r) => r.mlp)) return;
     const get = (r?: SystemResult) => (r?.mlp?.ok ? pick(r.mlp.value) : undefined);
     rows.push({
       workload: name, unit,
@@ -408,10 +410,6 @@ function table(results: SystemResult[]): Row[] {
       ratios: Object.fromEntries(peers.filter((p) => p.mlp).map((p) => [p.id, ratio(get(p), get(kiln))])),
     });
   };
-  if (results.some((r) => r.mlp)) {
-    mlpRow('MLP 784-256-256-10 train step, batch 128, Adam', 'ms/step (lower is better)', (m) => m.msPerStep);
-    mlpRow('MLP first step (fresh page, incl. shader compilation)', 'ms (lower is better)', (m) => m.firstStepMs);
-  }
   /** a row over the systems that run workload `w` (n/a for the rest, and where `get` gives no
    * number from a run that succeeded); `higher`: GFLOP/s (Kiln ÷ peer), else ms or bytes (peer ÷ Kiln) */
   const caseRow = (w: Workload, name: string, unit: string, higher: boolean, get: (r: SystemResult) => Cell<number | undefined> | undefined) => {
@@ -426,24 +424,42 @@ function table(results: SystemResult[]): Row[] {
     });
   };
   const map = <T, U>(c: Cell<T> | undefined, fn: (v: T) => U): Cell<U> | undefined => (!c ? undefined : c.ok ? { ok: true, value: fn(c.value) } : c);
+  /** the memory row under a case's row (bench/README.md, "Memory"), where some system reported a figure */
+  const memRow = (w: Workload, name: string, get: (r: SystemResult) => Cell<{ peakBytes?: number }> | undefined) => {
+    if (!results.some((r) => { const c = get(r); return c?.ok && c.value.peakBytes !== undefined; })) return;
+    caseRow(w, `${name}: peak memory`, 'MiB (lower is better)', false, (r) => map(get(r), (v) => v.peakBytes === undefined ? undefined : MiB(v.peakBytes)));
+  };
+  // matmul's memory rows follow its GFLOP/s rows; the MLP step's follow its first step
+  for (const n of SIZES) memRow('matmul', `matmul ${n}x${n}x${n}`, (r) => r.matmul[n]);
+  const mlpName = 'MLP 784-256-256-10 train step, batch 128, Adam';
+  mlpRow(mlpName, 'ms/step (lower is better)', (m) => m.msPerStep);
+  mlpRow('MLP first step (fresh page, incl. shader compilation)', 'ms (lower is better)', (m) => m.firstStepMs);
+  memRow('mlp', mlpName, (r) => r.mlp);
   for (const dir of DIRS) {
     for (const [i, shape] of CONV_SHAPES.entries()) {
       if (!results.some((r) => r.conv[`${dir} ${i}`])) continue;
-      caseRow('conv', `conv2d ${dir === 'fwd' ? 'forward' : 'backward (dx, dw)'} ${convLabel(shape)}`, `GFLOP/s${dir === 'bwd' ? ' (2x fwd FLOPs)' : ''} (higher is better)`, true,
-        (r) => map(r.conv[`${dir} ${i}`], (v) => v.gflops));
+      const name = `conv2d ${dir === 'fwd' ? 'forward' : 'backward (dx, dw)'} ${convLabel(shape)}`;
+      caseRow('conv', name, `GFLOP/s${dir === 'bwd' ? ' (2x fwd FLOPs)' : ''} (higher is better)`, true, (r) => map(r.conv[`${dir} ${i}`], (v) => v.gflops));
+      memRow('conv', name, (r) => r.conv[`${dir} ${i}`]);
     }
   }
   if (results.some((r) => r.cnn)) {
-    caseRow('cnn', `CNN train step (conv-BN-pool x2, dense 128, 10), batch ${CNN.batch}, Adam`, 'ms/step (lower is better)', false, (r) => map(r.cnn, (v) => v.msPerStep));
+    const name = `CNN train step (conv-BN-pool x2, dense 128, 10), batch ${CNN.batch}, Adam`;
+    caseRow('cnn', name, 'ms/step (lower is better)', false, (r) => map(r.cnn, (v) => v.msPerStep));
     caseRow('cnn', 'CNN first step (fresh page, incl. shader compilation)', 'ms (lower is better)', false, (r) => map(r.cnn, (v) => v.firstStepMs));
+    memRow('cnn', name, (r) => r.cnn);
   }
   for (const b of CNN.inferBatches) {
     if (!results.some((r) => r.mlpInfer[b])) continue;
-    caseRow('mlpinfer', `MLP 784-256-256-10 inference, batch ${b}`, 'ms/forward (lower is better)', false, (r) => map(r.mlpInfer[b], (v) => v.msPerForward));
+    const name = `MLP 784-256-256-10 inference, batch ${b}`;
+    caseRow('mlpinfer', name, 'ms/forward (lower is better)', false, (r) => map(r.mlpInfer[b], (v) => v.msPerForward));
+    memRow('mlpinfer', name, (r) => r.mlpInfer[b]);
   }
   for (const b of CNN.inferBatches) {
     if (!results.some((r) => r.infer[b])) continue;
-    caseRow('infer', `CNN inference (eval), batch ${b}`, 'ms/forward (lower is better)', false, (r) => map(r.infer[b], (v) => v.msPerForward));
+    const name = `CNN inference (eval), batch ${b}`;
+    caseRow('infer', name, 'ms/forward (lower is better)', false, (r) => map(r.infer[b], (v) => v.msPerForward));
+    memRow('infer', name, (r) => r.infer[b]);
   }
   const { batch, heads, headDim } = ATTN;
   for (const dir of DIRS) {
@@ -451,13 +467,14 @@ function table(results: SystemResult[]): Row[] {
       if (!results.some((r) => r.attn[`${dir} ${n}`])) continue;
       const name = `attention ${dir === 'fwd' ? 'forward' : 'forward + backward'}, [${batch}, ${heads}, ${n}, ${headDim}]`;
       caseRow('attn', name, 'ms (lower is better)', false, (r) => map(r.attn[`${dir} ${n}`], (v) => v.msPerCall));
-      caseRow('attn', `${name}: peak memory`, 'MiB (lower is better)', false, (r) => map(r.attn[`${dir} ${n}`], (v) => v.peakBytes === undefined ? undefined : MiB(v.peakBytes)));
+      memRow('attn', name, (r) => r.attn[`${dir} ${n}`]);
     }
   }
   if (results.some((r) => r.encoder)) {
     const { dModel, heads: h, ff, seq } = ENCODER;
-    caseRow('encoder', `Transformer encoder layer (d ${dModel}, ${h} heads, ff ${ff}, post-norm, eval), [${ENCODER.batch}, ${seq}, ${dModel}]`,
-      'ms/forward (lower is better)', false, (r) => map(r.encoder, (v) => v.msPerForward));
+    const name = `Transformer encoder layer (d ${dModel}, ${h} heads, ff ${ff}, post-norm, eval), [${ENCODER.batch}, ${seq}, ${dModel}]`;
+    caseRow('encoder', name, 'ms/forward (lower is better)', false, (r) => map(r.encoder, (v) => v.msPerForward));
+    memRow('encoder', name, (r) => r.encoder);
   }
   return rows;
 }
@@ -504,7 +521,10 @@ function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<strin
   for (const [k, v] of Object.entries(meta)) L.push(`- **${k}**: ${v}`);
   L.push('', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
   for (const r of rows) L.push(`| ${[r.workload, r.unit, ...results.map((s) => r.cells[s.id] ?? ''), ...(hasKiln ? peers.map((p) => r.ratios[p.id] ?? '') : [])].join(' | ')} |`);
-  L.push('', 'Ratios are Kiln ÷ peer for GFLOP/s and peer ÷ Kiln for milliseconds and MiB: above 1x means Kiln is faster (or uses less memory).', '');
+  L.push('', 'Ratios are Kiln ÷ peer for GFLOP/s and peer ÷ Kiln for milliseconds and MiB: above 1x means Kiln is faster (or uses less memory).',
+    'Peak memory (bench/README.md, "Memory"): what a case holds at a call\'s high point, inputs, weights and the result included, less what the page held before the case;',
+    'Kiln: its buffer pool\'s bytes in use (`kn.memoryStats().bytesInUse`, after a garbage collection) with the last result alive, attention: the pool\'s peak in a fresh page;',
+    'TF.js: `tf.profile`\'s peakBytes over one more call (bytes of live tensors, not its buffer pool); jax-js and ORT Web expose no such figure (n/a).', '');
   if (chart) L.push(`![Kiln's speed ratio against each peer, per workload](${chart})`, '');
   L.push('## Systems', '');
   for (const r of results) L.push(`- **${r.label}**: ${r.version}; adapter ${fmtAdapter(r.adapter)}`);
@@ -512,15 +532,15 @@ function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<strin
   if (errs.length) { L.push('', '## Errors', ''); for (const e of errs) L.push(`- ${e}`); }
   L.push('', '## Details', '');
   for (const r of results) {
-    for (const n of SIZES) { const c = r.matmul[n]; if (c?.ok) L.push(`- ${r.label} matmul ${n}: median ${c.value.msPerMatmul.toFixed(2)} ms over ${c.value.reps} reps of ${c.value.chain} chained matmuls${c.value.note ? ` (${c.value.note})` : ''}`); }
-    if (r.mlp?.ok) { const m = r.mlp.value; L.push(`- ${r.label} MLP: median ${m.msPerStep.toFixed(2)} ms/step over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${m.note ? ` (${m.note})` : ''}`); }
+    for (const n of SIZES) { const c = r.matmul[n]; if (c?.ok) L.push(`- ${r.label} matmul ${n}: median ${c.value.msPerMatmul.toFixed(2)} ms over ${c.value.reps} reps of ${c.value.chain} chained matmuls${memText(c.value)}${c.value.note ? ` (${c.value.note})` : ''}`); }
+    if (r.mlp?.ok) { const m = r.mlp.value; L.push(`- ${r.label} MLP: median ${m.msPerStep.toFixed(2)} ms/step over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${memText(m)}${m.note ? ` (${m.note})` : ''}`); }
     for (const dir of DIRS) for (const [i, shape] of CONV_SHAPES.entries()) {
       const c = r.conv[`${dir} ${i}`];
-      if (c?.ok) L.push(`- ${r.label} conv2d ${dir} ${convLabel(shape)}: median ${c.value.msPerCall.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} calls; first call ${c.value.firstMs.toFixed(0)} ms${c.value.note ? ` (${c.value.note})` : ''}`);
+      if (c?.ok) L.push(`- ${r.label} conv2d ${dir} ${convLabel(shape)}: median ${c.value.msPerCall.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} calls; first call ${c.value.firstMs.toFixed(0)} ms${memText(c.value)}${c.value.note ? ` (${c.value.note})` : ''}`);
     }
-    if (r.cnn?.ok) { const m = r.cnn.value; L.push(`- ${r.label} CNN step: median ${m.msPerStep.toFixed(1)} ms/step ${spread(m.samplesMs)} over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${m.note ? ` (${m.note})` : ''}`); }
+    if (r.cnn?.ok) { const m = r.cnn.value; L.push(`- ${r.label} CNN step: median ${m.msPerStep.toFixed(1)} ms/step ${spread(m.samplesMs)} over ${m.reps} reps of ${m.stepsPerSync} steps per sync; setup ${m.setupMs.toFixed(0)} ms; first step ${m.firstStepMs.toFixed(0)} ms; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)}${memText(m)}${m.note ? ` (${m.note})` : ''}`); }
     const inferLine = (what: string, c?: Cell<InferResult>) => {
-      if (c?.ok) L.push(`- ${r.label} ${what}: median ${c.value.msPerForward.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} forwards; first call ${c.value.firstMs.toFixed(0)} ms${c.value.note ? ` (${c.value.note})` : ''}`);
+      if (c?.ok) L.push(`- ${r.label} ${what}: median ${c.value.msPerForward.toFixed(2)} ms ${spread(c.value.samplesMs)} over ${c.value.reps} reps of ${c.value.chain} forwards; first call ${c.value.firstMs.toFixed(0)} ms${memText(c.value)}${c.value.note ? ` (${c.value.note})` : ''}`);
     };
     for (const b of CNN.inferBatches) inferLine(`MLP inference batch ${b}`, r.mlpInfer[b]);
     for (const b of CNN.inferBatches) inferLine(`CNN inference batch ${b}`, r.infer[b]);
@@ -532,6 +552,8 @@ function renderMarkdown(results: SystemResult[], rows: Row[], meta: Record<strin
   return L.join('\n') + '\n';
 }
 
+/** a case's memory figure for the details, where the system reported one */
+const memText = (v: { peakBytes?: number }) => (v.peakBytes === undefined ? '' : `; peak memory ${MiB(v.peakBytes).toFixed(1)} MiB`);
 /** the spread of a case's repetitions: (min–max) */
 const spread = (xs: number[]) => `(${Math.min(...xs).toFixed(xs[0] >= 100 ? 0 : 2)}–${Math.max(...xs).toFixed(xs[0] >= 100 ? 0 : 2)})`;
 

@@ -7,6 +7,8 @@ export interface MatmulResult {
   chain: number; // matmuls per timed repetition (chained x <- x @ B, read back once)
   reps: number;
   samplesMs: number[]; // per-matmul times of each repetition
+  /** GPU memory the case holds at a call's high point, where the system reports it (bench/README.md, "Memory") */
+  peakBytes?: number;
   note?: string;
 }
 
@@ -19,6 +21,8 @@ export interface MlpResult {
   samplesMs: number[];
   firstLoss: number;
   lastLoss: number;
+  /** GPU memory the case holds at a call's high point, where the system reports it (bench/README.md, "Memory") */
+  peakBytes?: number;
   note?: string;
 }
 
@@ -30,6 +34,8 @@ export interface ConvResult {
   reps: number;
   samplesMs: number[]; // per-call times of each repetition
   firstMs: number; // the first call, including compilation
+  /** GPU memory the case holds at a call's high point, where the system reports it (bench/README.md, "Memory") */
+  peakBytes?: number;
   note?: string;
 }
 
@@ -41,6 +47,8 @@ export interface InferResult {
   reps: number;
   samplesMs: number[];
   firstMs: number;
+  /** GPU memory the case holds at a call's high point, where the system reports it (bench/README.md, "Memory") */
+  peakBytes?: number;
   note?: string;
 }
 
@@ -113,6 +121,12 @@ export function timingOpts(quick: boolean): Record<'matmul' | 'mlp' | 'conv' | '
 
 export function expose(page: BenchPage): void {
   (globalThis as any).kilnBench = page;
+}
+
+/** `page` with `text` appended to every workload result's note (e.g. why a system has no memory figure). */
+export function withNote(page: BenchPage, text: string): BenchPage {
+  const wrap = (f: (...a: any[]) => Promise<any>) => async (...a: any[]) => { const r = await f(...a); return { ...r, note: r.note ? `${r.note}; ${text}` : text }; };
+  return Object.fromEntries(Object.entries(page).map(([k, f]) => [k, k === 'adapter' ? f : wrap(f)])) as unknown as BenchPage;
 }
 
 export async function adapterInfo(): Promise<AdapterInfo> {
@@ -211,6 +225,8 @@ export interface MlpHarness {
   sync(): Promise<number>;
   /** resolves once background (tiered) compilation has finished, where a system has any */
   ready?(): Promise<void>;
+  /** the case's GPU memory (MlpResult.peakBytes), asked once after the timed steps, where a system reports it */
+  memory?(): Promise<number | undefined>;
   note?: string;
 }
 
@@ -278,7 +294,7 @@ export async function timeMlp(setup: () => Promise<MlpHarness>, o: TimingOpts): 
   }
   return {
     msPerStep: median(samples), firstStepMs, setupMs, stepsPerSync, reps: samples.length, samplesMs: samples,
-    firstLoss, lastLoss, note: h.ready ? `${h.note ?? ''}; tuned kernels ready ${readyMs.toFixed(0)} ms after the first step` : h.note,
+    firstLoss, lastLoss, peakBytes: await h.memory?.(), note: h.ready ? `${h.note ?? ''}; tuned kernels ready ${readyMs.toFixed(0)} ms after the first step` : h.note,
   };
 }
 

@@ -3,7 +3,7 @@
 import { blockUntilReady, defaultDevice, grad, init as jaxInit, jit, lax, nn, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
 import {
   adapterInfo, ATTN, attnInputs, attnShape, CNN, cnnData, cnnParams, CONV_SHAPES, convFlops, convInputs, convOutShape, expose, head4, matmulInputs,
-  MLP, mlpData, mlpInferInput, mlpParams, timeChain, timeMatmul, timeMlp, transpose, type TimingOpts,
+  MLP, mlpData, mlpInferInput, mlpParams, timeChain, timeMatmul, timeMlp, transpose, type TimingOpts, withNote,
 } from './common';
 
 let ready: Promise<void> | undefined;
@@ -139,7 +139,7 @@ async function timeJit(call: () => np.Array[], o: TimingOpts) {
 
 const attention = (q: np.Array, k: np.Array, v: np.Array, scale: number) => np.matmul(nn.softmax(np.matmul(q, np.swapaxes(k, -2, -1)).mul(scale), -1), v);
 
-expose({
+expose(withNote({
   adapter: adapterInfo,
   async mlpInfer(batch, o) {
     await init();
@@ -173,7 +173,7 @@ expose({
       const t = await timeJit(call, o);
       return {
         msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs,
-        note: `${dir === 'fwd' ? 'jit(matmul, softmax, matmul)' : 'jit(grad(sum(attention * r), argnums [0, 1, 2]))'}; peak memory: jax-js reports none; ${t.sample}`,
+        note: `${dir === 'fwd' ? 'jit(matmul, softmax, matmul)' : 'jit(grad(sum(attention * r), argnums [0, 1, 2]))'}; ${t.sample}`,
       };
     } finally {
       tree.dispose([q, k, v, r]); fwd.dispose(); bwd.dispose();
@@ -292,4 +292,4 @@ expose({
       note: 'jit(valueAndGrad + Adam written in jax-js), one-hot labels',
     };
   }, o),
-});
+}, 'memory: n/a (jax-js exposes no figure for the GPU memory it holds)'));

@@ -8,46 +8,75 @@ import {
 
 const disposeAll = (r: any) => { for (const t of Array.isArray(r) ? r : [r]) t?.dispose?.(); };
 
-/** Times `f(...args)` called k times back to back, reading back the last call's (first) result; `sample`: its first values. */
-async function timeCompiled(f: any, args: any[], o: Parameters<typeof timeChain>[1]) {
-  let sample = '';
+type Memory = () => Promise<number>;
+/**
+ * A case's GPU memory (bench/README.md, "Memory"). Called at the case's start, before it makes any
+ * tensor; the function it returns, called after the timed calls with the last result still alive,
+ * gives Kiln's buffers in use then (kn.memoryStats().bytesInUse, pool buckets) less those in use at
+ * the start. Each reading follows a forced garbage collection where the runtime exposes gc()
+ * (Chromium and the Node runner's children run with --expose-gc), so that garbage Kiln frees through
+ * its FinalizationRegistry (earlier cases' models, loadStateDict's copies) is not counted.
+ */
+async function memoryFrom(kn: any): Promise<Memory> {
+  const inUse = async (): Promise<number> => {
+    (globalThis as any).gc?.();
+    for (let i = 0; i < 2; i++) await new Promise((r) => setTimeout(r, 50)); // FinalizationRegistry callbacks run as later tasks
+    return kn.memoryStats().bytesInUse;
+  };
+  const base = await inUse();
+  return async () => (await inUse()) - base;
+}
+const MEMORY_NOTE = `memory: kn.memoryStats().bytesInUse after the timed calls (last result alive) less before the case${(globalThis as any).gc ? ', after gc()' : ', no gc() (garbage counts)'}`;
+
+/** Times `f(...args)` called k times back to back, reading back the last call's (first) result; `sample`: its first values; `peakBytes`: `mem()` with the last result alive. */
+async function timeCompiled(f: any, args: any[], o: Parameters<typeof timeChain>[1], mem?: Memory) {
+  let sample = '', kept: any;
   const t = await timeChain(async (k) => {
+    disposeAll(kept);
     let out: any;
     for (let i = 0; i < k; i++) {
       if (out) disposeAll(out);
       out = await f(...args);
     }
     sample = head4(await (Array.isArray(out) ? out[0] : out).data());
-    disposeAll(out);
+    kept = out;
   }, o, () => f.ready());
-  return { ...t, sample };
+  const peakBytes = await mem?.();
+  disposeAll(kept);
+  return { ...t, sample, peakBytes };
 }
 
 const kilnStateDict = (kn: any, sd: StateDict) => Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, kn.tensor(t.data, t.shape)]));
 
 /** Loads `sd` into `model`; a failure is noted (the model keeps Kiln's own initial weights) rather than thrown. */
 async function load(kn: any, model: any, sd: StateDict, note: string, strict = true): Promise<string> {
+  const tensors = kilnStateDict(kn, sd);
   try {
-    await model.loadStateDict(kilnStateDict(kn, sd), { strict });
+    await model.loadStateDict(tensors, { strict });
     return note;
   } catch (e) {
     return `${note}; loadStateDict failed (${(e as Error)?.message}), Kiln's own initial weights`;
+  } finally {
+    disposeAll(Object.values(tensors));
   }
 }
 
 /** An inference function compiled under noGrad, timed like the convolutions. */
-async function timeInfer(kn: any, forward: (x: any) => any, x: any, note: string, o: Parameters<typeof timeChain>[1]) {
+async function timeInfer(kn: any, forward: (x: any) => any, x: any, note: string, o: Parameters<typeof timeChain>[1], mem: Memory) {
   const f = kn.compile((xb: any) => kn.noGrad(() => forward(xb)));
   try {
-    const t = await timeCompiled(f, [x], o);
-    return { batch: x.shape[0], msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `${note}; kn.compile(noGrad(forward)); ${t.sample}` };
+    const t = await timeCompiled(f, [x], o, mem);
+    return {
+      batch: x.shape[0], msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: t.peakBytes,
+      note: `${note}; kn.compile(noGrad(forward)); ${MEMORY_NOTE}; ${t.sample}`,
+    };
   } finally {
     x.dispose?.();
   }
 }
 
 /** A compiled Adam training step on fixed data, in the shape the step timer wants. */
-function adamStep(kn: any, model: any, lr: number, x: any, y: any, note: string) {
+function adamStep(kn: any, model: any, lr: number, x: any, y: any, note: string, mem: Memory) {
   const opt = new kn.optim.Adam(model.parameters(), { lr });
   const step = kn.compile((xb: any, yb: any) => {
     const loss = kn.F.crossEntropy(model.forward(xb), yb);
@@ -65,7 +94,8 @@ function adamStep(kn: any, model: any, lr: number, x: any, y: any, note: string)
     },
     async sync() { return Number(await last.item()); },
     ready: () => step.ready(),
-    note,
+    memory: mem, // the last loss alive
+    note: `${note}; ${MEMORY_NOTE}`,
   };
 }
 
@@ -91,6 +121,7 @@ export function kilnWorkloads(kiln: () => Promise<any>): KilnWorkloads {
   return {
     async conv(i, dir, o) {
       const kn = await kiln();
+      const mem = await memoryFrom(kn);
       const s = CONV_SHAPES[i];
       const d = convInputs(s);
       const x = kn.tensor(d.x, s.x), w = kn.tensor(d.w, [s.oc, s.x[1], s.k, s.k]);
@@ -100,12 +131,12 @@ export function kilnWorkloads(kiln: () => Promise<any>): KilnWorkloads {
         ? kn.compile(conv)
         : kn.compile((x: any, w: any) => kn.grad((x: any, w: any) => conv(x, w).mul(r).sum(), { argnums: [0, 1] })(x, w));
       try {
-        const t = await timeCompiled(f, [x, w], o);
+        const t = await timeCompiled(f, [x, w], o, mem);
         const flops = convFlops(s) * (dir === 'fwd' ? 1 : 2);
         const st = f.stats?.();
         return {
-          gflops: flops / (t.ms * 1e6), msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs,
-          note: `${dir === 'fwd' ? 'kn.compile(F.conv2d)' : 'kn.compile(kn.grad(sum(F.conv2d(x, w) * r), argnums [0, 1]))'}${st ? `, ${st.kernels} kernels` : ''}`,
+          gflops: flops / (t.ms * 1e6), msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: t.peakBytes,
+          note: `${dir === 'fwd' ? 'kn.compile(F.conv2d)' : 'kn.compile(kn.grad(sum(F.conv2d(x, w) * r), argnums [0, 1]))'}${st ? `, ${st.kernels} kernels` : ''}; ${MEMORY_NOTE}`,
         };
       } finally {
         x.dispose?.(); w.dispose?.(); r.dispose?.();
@@ -113,33 +144,37 @@ export function kilnWorkloads(kiln: () => Promise<any>): KilnWorkloads {
     },
     cnn: (o) => timeMlp(async () => {
       const kn = await kiln();
+      const mem = await memoryFrom(kn);
       const { x: xd, y: yd } = cnnData();
       const x = kn.tensor(xd, [CNN.batch, 1, 28, 28]);
       const y = kn.tensor(yd, [CNN.batch], { dtype: 'int32' });
       const { model, note } = await cnnModel(kn);
-      return adamStep(kn, model, CNN.lr, x, y, `${note}; kn.compile(forward + crossEntropy + backward + Adam), int32 labels`);
+      return adamStep(kn, model, CNN.lr, x, y, `${note}; kn.compile(forward + crossEntropy + backward + Adam), int32 labels`, mem);
     }, o),
     async cnnInfer(batch, o) {
       const kn = await kiln();
+      const mem = await memoryFrom(kn);
       const { model, note } = await cnnModel(kn);
       model.eval();
-      return timeInfer(kn, (x) => model.forward(x), kn.tensor(cnnData(batch).x, [batch, 1, 28, 28]), `${note}; model.eval()`, o);
+      return timeInfer(kn, (x) => model.forward(x), kn.tensor(cnnData(batch).x, [batch, 1, 28, 28]), `${note}; model.eval()`, o, mem);
     },
     async mlpInfer(batch, o) {
       const kn = await kiln();
+      const mem = await memoryFrom(kn);
       const model = mlpModel(kn);
       const note = await load(kn, model, mlpStateDict(), 'kn.nn Linear/ReLU');
       model.eval();
-      return timeInfer(kn, (x) => model.forward(x), kn.tensor(mlpInferInput(batch), [batch, 784]), note, o);
+      return timeInfer(kn, (x) => model.forward(x), kn.tensor(mlpInferInput(batch), [batch, 784]), note, o, mem);
     },
     async encoder(o) {
       const kn = await kiln();
+      const mem = await memoryFrom(kn);
       const { dModel: D, heads: H, ff, batch, seq } = ENCODER;
       const sd = encoderStateDict();
       const layer = new kn.nn.TransformerEncoderLayer(D, H, { dimFeedforward: ff, dropout: 0.1, activation: 'relu', batchFirst: true });
       const note = await load(kn, layer, sd, 'kn.nn.TransformerEncoderLayer, loadStateDict, eval()');
       layer.eval();
-      return timeInfer(kn, (x) => layer.forward(x), kn.tensor(encoderInput(), [batch, seq, D]), note, o);
+      return timeInfer(kn, (x) => layer.forward(x), kn.tensor(encoderInput(), [batch, seq, D]), note, o, mem);
     },
     async attention(seq, dir, o, variant) {
       const kn = await kiln();
@@ -170,6 +205,7 @@ export function kilnWorkloads(kiln: () => Promise<any>): KilnWorkloads {
     },
     async matmul(n, o) {
       const kn = await kiln();
+      const mem = await memoryFrom(kn);
       const { a, b } = matmulInputs(n);
       const A = kn.tensor(a, [n, n]), B = kn.tensor(b, [n, n]);
       // A compiled matmul, replayed: the way a Kiln user runs a hot op. Its result feeds the next call.
@@ -177,8 +213,10 @@ export function kilnWorkloads(kiln: () => Promise<any>): KilnWorkloads {
       // the first call runs a quick-to-compile kernel; time the tuned one that replaces it
       (await mm(A, B)).dispose?.();
       await mm.ready();
+      let kept: any; // the last repetition's result, alive for the memory reading
       try {
-        return await timeMatmul(n, async (k) => {
+        const r = await timeMatmul(n, async (k) => {
+          kept?.dispose?.();
           let x = A;
           for (let i = 0; i < k; i++) {
             const y = await mm(x, B);
@@ -186,21 +224,23 @@ export function kilnWorkloads(kiln: () => Promise<any>): KilnWorkloads {
             x = y;
           }
           await x.data();
-          if (x !== A) x.dispose?.();
-        }, o, 'kn.compile((x, w) => x.matmul(w))');
+          kept = x !== A ? x : undefined;
+        }, o, `kn.compile((x, w) => x.matmul(w)); ${MEMORY_NOTE}`);
+        return { ...r, peakBytes: await mem() };
       } finally {
-        A.dispose?.(); B.dispose?.();
+        kept?.dispose?.(); A.dispose?.(); B.dispose?.();
       }
     },
     mlp: (o) => timeMlp(async () => {
       const kn = await kiln();
+      const mem = await memoryFrom(kn);
       const { x: xd, y: yd } = mlpData();
       const x = kn.tensor(xd, [MLP.batch, 784]);
       const y = kn.tensor(yd, [MLP.batch], { dtype: 'int32' });
       const model = mlpModel(kn);
       // Same initial weights as the peers (PyTorch layout: weight [out, in]).
       const note = await load(kn, model, mlpStateDict(), 'kn.compile(forward + crossEntropy + backward + Adam), int32 labels');
-      return adamStep(kn, model, MLP.lr, x, y, note);
+      return adamStep(kn, model, MLP.lr, x, y, note, mem);
     }, o),
   };
 }

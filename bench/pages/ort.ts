@@ -7,7 +7,7 @@
 import type * as Ort from 'onnxruntime-web';
 import {
   adapterInfo, cnnData, cnnStateDict, ENCODER, encoderInput, encoderStateDict, expose, head4, mlpInferInput, mlpStateDict,
-  now, timeChain, type InferResult, type StateDict, type TimingOpts,
+  now, timeChain, type InferResult, type StateDict, type TimingOpts, withNote,
 } from './common';
 
 const DIST = '/node_modules/onnxruntime-web/dist/';
@@ -82,9 +82,9 @@ async function infer(name: string, sd: StateDict, x: Float32Array<ArrayBuffer>, 
   return { batch: dims[0], msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `${name}.onnx; ${t.note}` };
 }
 
-expose({
+expose(withNote({
   adapter: adapterInfo,
   mlpInfer: (batch, o) => infer('mlp', mlpStateDict(), mlpInferInput(batch), [batch, 784], o),
   cnnInfer: (batch, o) => infer('cnn', cnnStateDict(), cnnData(batch).x, [batch, 1, 28, 28], o),
   encoder: (o) => infer('encoder', encoderStateDict(), encoderInput(), [ENCODER.batch, ENCODER.seq, ENCODER.dModel], o),
-});
+}, 'memory: n/a (ORT Web exposes no figure for the GPU memory it holds)'));

@@ -68,6 +68,21 @@ function cnnModel() {
   return { params, stats, forward, note };
 }
 
+/**
+ * A case's GPU memory (bench/README.md, "Memory"): the peak bytes of live tensors during one more
+ * call of `call` after the timed ones (tf.profile's peakBytes: inputs, weights, optimizer state,
+ * every tensor the call keeps alive until its tf.tidy ends, its result) less the bytes live when the
+ * case began (`base`, tf.memory().numBytes). The call's result is disposed.
+ */
+async function peakOf(base: number, call: () => tf.TensorContainer | null): Promise<number> {
+  let out: tf.TensorContainer | null = null;
+  const prof = await tf.profile(() => { out = call(); });
+  if (out) tf.dispose(out);
+  return prof.peakBytes - base;
+}
+const liveBytes = () => tf.memory().numBytes;
+const MEMORY_NOTE = "memory: tf.profile's peakBytes of one more call less tf.memory().numBytes before the case (live tensors' bytes, not the backend's buffer pool)";
+
 /** Times `call` (run under tf.tidy) repeated k times, reading back the last result's first tensor. */
 async function timeTidy(call: () => tf.Tensor[], o: TimingOpts) {
   let sample = '';
@@ -107,6 +122,7 @@ expose({
   adapter: adapterInfo,
   async mlpInfer(batch, o) {
     await init();
+    const base = liveBytes();
     const [w1, b1, w2, b2, w3, b3] = mlpParams().flatMap((p) => [tf.tensor2d(p.w, [p.fanIn, p.fanOut]), tf.tensor1d(p.b)]);
     const x = tf.tensor2d(mlpInferInput(batch), [batch, 784]);
     const forward = () => {
@@ -116,24 +132,33 @@ expose({
     };
     try {
       const t = await timeTidy(forward, o);
-      return { batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `tf.matMul + tf.add + tf.relu, tf.tidy; ${t.sample}` };
+      return {
+        batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: await peakOf(base, () => tf.tidy(forward)),
+        note: `tf.matMul + tf.add + tf.relu, tf.tidy; ${MEMORY_NOTE}; ${t.sample}`,
+      };
     } finally {
       tf.dispose([w1, b1, w2, b2, w3, b3, x]);
     }
   },
   async encoder(o) {
     await init();
+    const base = liveBytes();
     const w = Object.fromEntries(Object.entries(encoderStateDict()).map(([k, t]) => [k, tf.tensor(t.data, t.shape)]));
     const x = tf.tensor3d(encoderInput(), [ENCODER.batch, ENCODER.seq, ENCODER.dModel]);
     try {
-      const t = await timeTidy(() => [encoderForward(w, x)], o);
-      return { batch: ENCODER.batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `tfjs-core ops (matMul, softmax, moments), tf.tidy; ${t.sample}` };
+      const forward = () => [encoderForward(w, x)];
+      const t = await timeTidy(forward, o);
+      return {
+        batch: ENCODER.batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: await peakOf(base, () => tf.tidy(forward)),
+        note: `tfjs-core ops (matMul, softmax, moments), tf.tidy; ${MEMORY_NOTE}; ${t.sample}`,
+      };
     } finally {
       tf.dispose([...Object.values(w), x]);
     }
   },
   async attention(seq, dir, o) {
     await init();
+    const base = liveBytes();
     const shape = attnShape(seq), d = attnInputs(seq);
     const [q, k, v, r] = [d.q, d.k, d.v, d.r].map((a) => tf.tensor(a, shape));
     const scale = 1 / Math.sqrt(ATTN.headDim);
@@ -142,12 +167,9 @@ expose({
     const call = dir === 'fwd' ? () => [scaledAttention(q, k, v, scale)] : () => grads([q, k, v], r);
     try {
       const t = await timeTidy(call, o);
-      let out: tf.Tensor[] = [];
-      const prof = await tf.profile(() => (out = tf.tidy(call)));
-      tf.dispose(out);
       return {
-        msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: prof.peakBytes,
-        note: `tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale)), v)${dir === 'fwd' ? '' : ' under tf.grads (dy = r)'}; peak: tf.profile's peakBytes (bytes of live tensors, q k v r included, not the backend's buffer pool); ${t.sample}`,
+        msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: await peakOf(base, () => tf.tidy(call)),
+        note: `tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale)), v)${dir === 'fwd' ? '' : ' under tf.grads (dy = r)'}; peak: ${MEMORY_NOTE}, q k v r included; ${t.sample}`,
       };
     } finally {
       tf.dispose([q, k, v, r]);
@@ -155,6 +177,7 @@ expose({
   },
   async conv(i, dir, o) {
     await init();
+    const base = liveBytes();
     const s = CONV_SHAPES[i];
     const d = convInputs(s);
     const wShape = [s.oc, s.x[1], s.k, s.k];
@@ -178,8 +201,8 @@ expose({
       }, o);
       const flops = convFlops(s) * (dir === 'fwd' ? 1 : 2);
       return {
-        gflops: flops / (t.ms * 1e6), msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs,
-        note: dir === 'fwd' ? 'tf.conv2d, NHWC' : 'conv2DBackpropInput + conv2DBackpropFilter (dy = r), NHWC',
+        gflops: flops / (t.ms * 1e6), msPerCall: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: await peakOf(base, call),
+        note: `${dir === 'fwd' ? 'tf.conv2d, NHWC' : 'conv2DBackpropInput + conv2DBackpropFilter (dy = r), NHWC'}; ${MEMORY_NOTE}`,
       };
     } finally {
       x.dispose(); w.dispose(); r.dispose();
@@ -187,6 +210,7 @@ expose({
   },
   cnn: (o) => timeMlp(async () => {
     await init();
+    const base = liveBytes();
     const { x: xd, yOneHot } = cnnData();
     const x = tf.tensor4d(xd, [CNN.batch, 28, 28, 1]); // C = 1: NCHW and NHWC are the same data
     const y = tf.tensor2d(yOneHot, [CNN.batch, 10]);
@@ -195,19 +219,22 @@ expose({
     const opt = tf.train.adam(CNN.lr);
     await Promise.all(vars.map((p) => p.data()));
     let last: tf.Scalar | null = null;
+    const minimize = () => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x, true)) as tf.Scalar, true, vars);
     return {
       step() {
-        const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x, true)) as tf.Scalar, true, vars);
+        const cost = minimize();
         last?.dispose();
         last = cost;
       },
       async sync() { return (await last!.data())[0]; },
-      note: `${note}; tf.train.adam, tf.losses.softmaxCrossEntropy on one-hot labels`,
+      memory: () => peakOf(base, minimize), // the last loss alive, as in the timed steps
+      note: `${note}; tf.train.adam, tf.losses.softmaxCrossEntropy on one-hot labels; ${MEMORY_NOTE}`,
     };
   }, o),
   async cnnInfer(batch, o) {
     await init();
-    const { forward, note } = cnnModel();
+    const base = liveBytes();
+    const { params, stats, forward, note } = cnnModel();
     const x = tf.tensor4d(cnnData(batch).x, [batch, 28, 28, 1]);
     try {
       const t = await timeChain(async (k) => {
@@ -219,17 +246,21 @@ expose({
         await out!.data();
         out!.dispose();
       }, o);
-      return { batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, note: `${note}; running statistics, tf.tidy` };
+      return {
+        batch, msPerForward: t.ms, chain: t.chain, reps: t.reps, samplesMs: t.samplesMs, firstMs: t.firstMs, peakBytes: await peakOf(base, () => tf.tidy(() => forward(x, false))),
+        note: `${note}; running statistics, tf.tidy; ${MEMORY_NOTE}`,
+      };
     } finally {
-      x.dispose();
+      tf.dispose([x, ...Object.values(params), ...Object.values(stats)]);
     }
   },
   async matmul(n, o) {
     await init();
+    const base = liveBytes();
     const { a, b } = matmulInputs(n);
     const A = tf.tensor2d(a, [n, n]), B = tf.tensor2d(b, [n, n]);
     try {
-      return await timeMatmul(n, async (k) => {
+      const r = await timeMatmul(n, async (k) => {
         let x: tf.Tensor = A;
         for (let i = 0; i < k; i++) {
           const y = tf.matMul(x, B);
@@ -238,13 +269,15 @@ expose({
         }
         await x.data();
         x.dispose();
-      }, o);
+      }, o, MEMORY_NOTE);
+      return { ...r, peakBytes: await peakOf(base, () => tf.matMul(A, B)) };
     } finally {
       A.dispose(); B.dispose();
     }
   },
   mlp: (o) => timeMlp(async () => {
     await init();
+    const base = liveBytes();
     const { x: xd, yOneHot } = mlpData();
     const x = tf.tensor2d(xd, [MLP.batch, 784]);
     const y = tf.tensor2d(yOneHot, [MLP.batch, 10]);
@@ -269,7 +302,8 @@ expose({
         last = cost;
       },
       async sync() { return (await last!.data())[0]; },
-      note: 'tf.train.adam, tf.losses.softmaxCrossEntropy on one-hot labels',
+      memory: () => peakOf(base, () => opt.minimize(forwardLoss, true, params)), // the last loss alive, as in the timed steps
+      note: `tf.train.adam, tf.losses.softmaxCrossEntropy on one-hot labels; ${MEMORY_NOTE}`,
     };
   }, o),
 });
