@@ -2,6 +2,7 @@
 // backward and optimizer update together), then replays it: copy the inputs in, one command
 // buffer of dispatches, copy the outputs out. No per-op JavaScript runs on replay.
 import { Node, numel, shapeStr } from './ir.js';
+import { storageBytes } from './dtype.js';
 import { Tensor, readable } from './tensor.js';
 import { state } from './state.js';
 import { buildProgram, runProgram, finishAssigns, realize, type Program, type ProgramStats } from './realize.js';
@@ -36,8 +37,6 @@ function flattenOut(r: Out): { tensors: Tensor[]; rebuild: (ts: Tensor[]) => Out
   return { tensors: keys.map((k) => r[k]), rebuild: (ts) => Object.fromEntries(keys.map((k, i) => [k, ts[i]])) };
 }
 
-const BYTES = 4;
-
 export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R): CompiledFunction<A, R> {
   const traces = new Map<string, Trace>();
   let last: Trace | undefined;
@@ -53,9 +52,9 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
     const outs: Tensor[] = [];
     const copyOut = (enc: GPUCommandEncoder) => {
       for (const n of tr!.outputs) {
-        const bytes = Math.max(numel(n.shape), 1) * BYTES;
+        const bytes = storageBytes(n.dtype, numel(n.shape));
         const s = newStorage(bytes);
-        enc.copyBufferToBuffer(n.storage!.buf.buffer, n.storage!.offset * BYTES, s.buf.buffer, 0, bytes);
+        enc.copyBufferToBuffer(n.storage!.buf.buffer, n.storage!.byteOffset, s.buf.buffer, 0, bytes);
         const out = new Node('buffer', [], {}, n.shape, n.dtype);
         out.setStorage(s);
         outs.push(new Tensor(out));
@@ -109,7 +108,7 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
 async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args: A, argNodes: Node[]): Promise<Trace> {
   const inputs: Storage[] = [];
   const placeholders = args.map((a) => {
-    const s = newStorage(Math.max(a.numel(), 1) * BYTES);
+    const s = newStorage(storageBytes(a.dtype, a.numel()));
     inputs.push(s);
     const n = new Node('buffer', [], {}, a.shape, a.dtype);
     n.setStorage(s);
@@ -136,8 +135,7 @@ function run(tr: Trace, args: Node[], after?: (enc: GPUCommandEncoder) => void):
   runProgram(tr.program, (enc) => {
     args.forEach((a, i) => {
       const s = a.storage!;
-      const bytes = numel(a.shape) * BYTES;
-      if (bytes) enc.copyBufferToBuffer(s.buf.buffer, s.offset * BYTES, tr.inputs[i].buf.buffer, 0, bytes);
+      if (numel(a.shape)) enc.copyBufferToBuffer(s.buf.buffer, s.byteOffset, tr.inputs[i].buf.buffer, 0, storageBytes(a.dtype, numel(a.shape)));
     });
   }, after);
 }

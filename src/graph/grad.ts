@@ -3,7 +3,7 @@
 import { Node } from './ir.js';
 import { Tensor, make } from './tensor.js';
 import { gradients } from './autodiff.js';
-import { isFloat } from './ops/elementwise.js';
+import { isFloat } from './dtype.js';
 
 export function grad(fn: (...args: Tensor[]) => Tensor, { argnums = 0 }: { argnums?: number | number[] } = {}): (...args: Tensor[]) => Tensor | Tensor[] {
   const which = Array.isArray(argnums) ? argnums : [argnums];

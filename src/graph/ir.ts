@@ -3,8 +3,8 @@
 import type { Storage } from '../runtime/buffers.js';
 import type { Tensor } from './tensor.js';
 
-export type DType = 'float32' | 'float16' | 'int32' | 'int8' | 'uint8' | 'bool';
-export const DTYPES: readonly DType[] = ['float32', 'float16', 'int32', 'int8', 'uint8', 'bool'];
+import type { DType } from './dtype.js';
+export { type DType, DTYPES } from './dtype.js';
 export type Shape = readonly number[];
 
 let nextId = 0;

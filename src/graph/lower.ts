@@ -1,8 +1,9 @@
 // Lowering: turns one kernel group into WGSL through the emitters in src/shaders. View ops
 // become index arithmetic, elementwise ops become expressions, and buffers already planned
 // become loads, so a fused kernel reads each input once at the index it needs.
-import { Node, type Shape, type DType, numel, contiguousStrides } from './ir.js';
-import { ELEMENTWISE, ELEMENTWISE_PRELUDE, f32 } from './ops/elementwise.js';
+import { Node, type Shape, numel, contiguousStrides } from './ir.js';
+import { type DType, DTYPE_INFO, literal, f32Literal as f32 } from './dtype.js';
+import { ELEMENTWISE, ELEMENTWISE_PRELUDE } from './ops/elementwise.js';
 import { FAMILY } from './ops/structural.js';
 import type { Group, Schedule } from './schedule.js';
 import { stridedView } from './views.js';
@@ -31,14 +32,10 @@ export interface LowerContext {
   software?: boolean;
 }
 
-const wgslType = (d: DType): string => (d === 'float32' || d === 'float16' ? 'f32' : d === 'bool' ? 'bool' : 'i32');
-const storeType = (d: DType): ElemType => (d === 'float32' || d === 'float16' ? 'f32' : d === 'bool' ? 'u32' : 'i32');
-
-function literal(v: number, d: DType): string {
-  if (d === 'bool') return v ? 'true' : 'false';
-  if (d === 'int32') return `${v | 0}i`;
-  return f32(v);
-}
+const wgslType = (d: DType): string => DTYPE_INFO[d].compute;
+const storeType = (d: DType): ElemType => DTYPE_INFO[d].storage;
+/** The element index where a storage starts (its byte offset in elements of dtype d). */
+const elementOffset = (s: Storage, d: DType): number => s.byteOffset / DTYPE_INFO[d].itemBytes;
 
 interface Idx { flat?: string; dims?: string[] }
 
@@ -121,7 +118,8 @@ class Builder {
       const k = `${n.id}|${this.flat(idx, n.shape)}`;
       const hit = this.memoGet(k); if (hit) return hit;
       const b = this.buffer(s, n.dtype, false);
-      const raw = `${b}[${s.offset ? `${s.offset}u + ` : ''}${this.flat(idx, n.shape)}]`;
+      const off = elementOffset(s, n.dtype);
+      const raw = `${b}[${off ? `${off}u + ` : ''}${this.flat(idx, n.shape)}]`;
       const v = this.fresh('l');
       this.emit(`let ${v} = ${n.dtype === 'bool' ? `(${raw} != 0u)` : raw};`);
       this.memoSet(k, v);
@@ -146,7 +144,9 @@ class Builder {
     if (ew) {
       const args = n.inputs.map((i) => this.value(i, idx));
       const v = this.fresh();
-      this.emit(`let ${v} = ${ew.wgsl(args, a, wgslType(n.dtype))};`);
+      // each op's result is a value of its dtype (float16 rounds, int8 wraps), as PyTorch's are
+      const norm = DTYPE_INFO[n.dtype].normalize, e = ew.wgsl(args, a, wgslType(n.dtype));
+      this.emit(`let ${v} = ${norm ? `${norm}(${e})` : e};`);
       return v;
     }
     switch (n.op) {
@@ -251,7 +251,11 @@ class Builder {
   store(n: Node, flat: string, v: string): void {
     const s = this.ctx.storage.get(n)!;
     const b = this.buffer(s, n.dtype, true);
-    this.emit(`${b}[${s.offset ? `${s.offset}u + ` : ''}${flat}] = ${n.dtype === 'bool' ? `select(0u, 1u, ${v})` : v};`);
+    const off = elementOffset(s, n.dtype);
+    // an elementwise result is already a value of its dtype; a core's (a float16 sum) is rounded here
+    const norm = n.op in ELEMENTWISE ? undefined : DTYPE_INFO[n.dtype].normalize;
+    const val = norm ? `${norm}(${v})` : v;
+    this.emit(`${b}[${off ? `${off}u + ` : ''}${flat}] = ${n.dtype === 'bool' ? `select(0u, 1u, ${val})` : val};`);
   }
 
   body(): string { return this.blocks[0].map((l) => `  ${l}`).join('\n'); }
@@ -333,7 +337,8 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       const ty = wgslType(x.dtype);
       const arg = core.op === 'argmax' || core.op === 'argmin';
       const store = b.scoped(() => {
-        b.registers.set(core, arg ? 'i32(arg)' : 'acc');
+        const norm = DTYPE_INFO[core.dtype].normalize;
+        b.registers.set(core, arg ? 'i32(arg)' : norm ? `${norm}(acc)` : 'acc');
         if (g.outputs.includes(core)) b.store(core, 'o', arg ? 'i32(arg)' : 'acc');
         storeOutputs(b, g, sched);
       });
@@ -379,7 +384,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
         const v = stridedView(n, isBuf);
         if (!v) return null;
         const s = ctx.storage.get(v.base)!;
-        return { s, dtype: v.base.dtype, layout: { offset: s.offset + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] } };
+        return { s, dtype: v.base.dtype, layout: { offset: elementOffset(s, v.base.dtype) + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] } };
       };
       const va = view(core.inputs[0]), vb = view(core.inputs[1]);
       // vec4 views are read-only bindings: not for a buffer this kernel also writes

@@ -1,7 +1,8 @@
 // Execution: schedule a graph into kernel groups, plan their memory by liveness, lower them
 // to WGSL, and encode every dispatch into one command buffer. A Program is the reusable
 // result; eager reads build one, run it once and give its intermediates back to the pool.
-import { Node, type DType, numel } from './ir.js';
+import { Node, numel } from './ir.js';
+import { type DType, type HostArray, DTYPE_INFO, storageBytes, encode, decode } from './dtype.js';
 import { schedule, assignBase, type Group } from './schedule.js';
 import { lowerGroup, type Dispatch } from './lower.js';
 import { state } from './state.js';
@@ -31,8 +32,6 @@ function makePass(d: Dispatch, k: Kernel, label: string) {
   return { pipeline: k.pipeline, bindGroup, workgroups: d.workgroups, wgsl: d.wgsl, label };
 }
 
-const BYTES = 4; // every dtype Kiln stores today is 32 bits wide (bool as u32)
-
 /** Builds a program that computes `targets` (and performs the assigns among them). */
 export async function buildProgram(targets: Node[], persistent = false): Promise<Program> {
   const inf = info();
@@ -48,7 +47,7 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
   const free = new Map<number, SharedBuffer[]>();
   const outputs = new Map<Node, Storage>();
   const releaseAt = new Map<number, Node[]>();
-  const bytesOf = (n: Node) => Math.max(numel(n.shape), 1) * BYTES;
+  const bytesOf = (n: Node) => storageBytes(n.dtype, numel(n.shape));
   const allocate = (o: Node, i: number) => {
     if (sched.targets.has(o)) { const s = newStorage(bytesOf(o)); storage.set(o, s); outputs.set(o, s); return; }
     // reuse a buffer whose last reader has already run
@@ -56,7 +55,7 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
     const list = [...free.entries()].find(([cap, l]) => cap >= size && cap <= size * 2 && l.length);
     let sb = list?.[1].pop();
     if (!sb) { sb = pool.take(size).retain(); intermediates.push(sb); }
-    storage.set(o, { buf: sb, offset: 0 });
+    storage.set(o, { buf: sb, byteOffset: 0 });
     const end = lastUse.get(o) ?? i;
     if (!releaseAt.has(end)) releaseAt.set(end, []);
     releaseAt.get(end)!.push(o);
@@ -71,7 +70,7 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
         const [c, off] = into;
         if (!storage.has(c)) allocate(c, i);
         const s = storage.get(c)!;
-        storage.set(o, { buf: s.buf, offset: s.offset + off });
+        storage.set(o, { buf: s.buf, byteOffset: s.byteOffset + off * DTYPE_INFO[o.dtype].itemBytes });
       } else allocate(o, i);
     }
     // aliases: assigns whose value was placed in the target
@@ -215,7 +214,7 @@ export function finishAssigns(p: Program): void {
     const base = assignBase(a);
     const s = base.storage!;
     s.buf.retain();
-    a.setStorage({ buf: s.buf, offset: s.offset });
+    a.setStorage({ buf: s.buf, byteOffset: s.byteOffset });
     base.overwritten = true;
     base.releaseStorage();
     a.inputs = [];
@@ -223,32 +222,30 @@ export function finishAssigns(p: Program): void {
 }
 
 /** Copies a realized node's value to the CPU. */
-export async function readback(n: Node): Promise<Float32Array | Int32Array | Uint8Array> {
+export async function readback(n: Node): Promise<HostArray> {
   const s = n.storage;
   if (!s) throw new Error('internal: readback of an unrealized node');
   const device = gpu();
   const count = numel(n.shape);
-  const bytes = Math.max(count, 1) * BYTES;
+  const bytes = storageBytes(n.dtype, count);
   const staging = device.createBuffer({ size: bytes, usage: 0x0001 /* MAP_READ */ | 0x0008 /* COPY_DST */ });
   const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(s.buf.buffer, s.offset * BYTES, staging, 0, bytes);
+  enc.copyBufferToBuffer(s.buf.buffer, s.byteOffset, staging, 0, bytes);
   device.queue.submit([enc.finish()]);
   await staging.mapAsync(0x0001);
-  const raw = staging.getMappedRange().slice(0, count * BYTES);
+  const raw = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();
-  if (n.dtype === 'int32') return new Int32Array(raw);
-  if (n.dtype === 'bool') return Uint8Array.from(new Uint32Array(raw));
-  return new Float32Array(raw);
+  return decode(n.dtype, raw, count);
 }
 
 /** A realized leaf holding the given values. */
 export function uploadNode(values: ArrayLike<number>, shape: readonly number[], dtype: DType): Node {
   const n = new Node('buffer', [], {}, shape.slice(), dtype);
   const count = numel(shape);
-  const s = newStorage(Math.max(count, 1) * BYTES);
-  const arr = dtype === 'int32' ? Int32Array.from(values) : dtype === 'bool' ? Uint32Array.from(values, (v) => (v ? 1 : 0)) : Float32Array.from(values);
-  if (count) gpu().queue.writeBuffer(s.buf.buffer, 0, arr.buffer, arr.byteOffset, arr.byteLength);
+  const bytes = encode(dtype, values);
+  const s = newStorage(bytes.byteLength);
+  if (count) gpu().queue.writeBuffer(s.buf.buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   n.setStorage(s);
   return n;
 }

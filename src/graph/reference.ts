@@ -5,7 +5,8 @@
 // values from `leafValues`; fill it with the data the tensors were made from, or with
 // `await tensor.data()`.
 import { type Node, numel } from './ir.js';
-import { ELEMENTWISE, castRef } from './ops/elementwise.js';
+import { ELEMENTWISE } from './ops/elementwise.js';
+import { castValue } from './dtype.js';
 import { FAMILY, viewSource, ravel, unravel, refReduce, refMatmul, refRows, type RefValue } from './ops/structural.js';
 import { refAttention } from './ops/attention.js';
 
@@ -45,15 +46,15 @@ function evaluateNode(n: Node, ins: Float64Array[]): Float64Array {
     for (let i = 0; i < size; i++) {
       for (let k = 0; k < ins.length; k++) args[k] = ins[k][i];
       const r = ew.ref(args, n.attrs);
-      // integer results are stored as integers (bool results are already 0 or 1)
-      out[i] = n.dtype === 'int32' ? castRef(r, 'int32') : r;
+      // a result is a value of the node's dtype (float32 stays float64: the reference's precision)
+      out[i] = n.dtype === 'float32' ? r : castValue(r, n.dtype);
     }
     return out;
   }
   const ref = (k: number): RefValue => ({ shape: n.inputs[k].shape, data: ins[k] });
   switch (n.op) {
     // a float32 constant holds the float32 value nearest attrs.value (0.1 is not 0.1)
-    case 'const': return new Float64Array(size).fill(castRef(n.attrs.value, n.dtype));
+    case 'const': return new Float64Array(size).fill(castValue(n.attrs.value, n.dtype));
     case 'arange': return Float64Array.from({ length: size }, (_, i) => i);
     case 'buffer': throw new Error(`reference: buffer node ${n.id} (shape [${n.shape}]) has no value in leafValues`);
     case 'rand': throw new Error('reference: rand is not supported (its values come from the device hash); pass its value in leafValues');

@@ -1,7 +1,8 @@
 // Tensor: a lazy handle to a graph node. Ops record nodes (shapes and dtypes checked here,
 // when the node is built); nothing runs until a value is asked for.
-import { Node, type DType, type Shape, DTYPES, numel, shapeStr, broadcastShapes, sameShape } from './ir.js';
-import { ELEMENTWISE, isFloat } from './ops/elementwise.js';
+import { Node, type Shape, numel, shapeStr, broadcastShapes, sameShape } from './ir.js';
+import { type DType, type HostArray, DTYPES, DTYPE_INFO, isFloat, isDType, resultType, f16fromBits } from './dtype.js';
+import { ELEMENTWISE } from './ops/elementwise.js';
 import { state, scopeSuffix } from './state.js';
 import { realize, readback, uploadNode } from './realize.js';
 import { backward as runBackward } from './autodiff.js';
@@ -55,7 +56,7 @@ export class Tensor {
 
   // ---------------------------------------------------------------- values
   /** Runs what is needed and reads the value back as a typed array. */
-  async data(): Promise<Float32Array | Int32Array | Uint8Array> {
+  async data(): Promise<HostArray> {
     // a view of stored data (a parameter inside an optimizer's arena) is read through a
     // copy: giving the view its own storage would freeze it at today's value
     const n = readable(this.node);
@@ -316,14 +317,11 @@ export function constant(value: number, shape: Shape, dtype: DType): Tensor {
   return new Tensor(new Node('const', [], { value }, shape.slice(), dtype));
 }
 
+/** PyTorch's result_type of the operands (dtype.ts); where(c, 1, 0) of two numbers is float32. */
 function resultDtype(op: string, ts: TensorLike[]): DType {
-  const tensors = ts.filter((t): t is Tensor => t instanceof Tensor);
-  const dts = tensors.map((t) => t.dtype);
-  if (dts.some(isFloat)) return 'float32';
-  if (ts.some((t) => typeof t === 'number' && !Number.isInteger(t))) return 'float32';
-  if (dts.includes('int32')) return 'int32';
-  if (op === 'where') return 'float32';
-  return dts[0] ?? 'float32';
+  const dts = ts.filter((t): t is Tensor => t instanceof Tensor).map((t) => t.dtype);
+  if (op === 'where' && !dts.length) return 'float32';
+  return resultType(dts, ts.filter((t): t is number => typeof t === 'number'));
 }
 
 export function elementwise(op: string, args: TensorLike[], attrs: any): Tensor {
@@ -471,18 +469,51 @@ function flatten(data: Data, out: number[], shape: number[], depth: number): voi
   for (let i = 0; i < arr.length; i++) flatten(arr[i], out, shape, depth + 1);
 }
 
-/** kn.tensor(data, shape?, {dtype, requiresGrad}) */
-export function tensor(data: Data | Float32Array | Int32Array | Uint8Array, shape?: number[] | null, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
+/** The dtype a typed array holds (Uint16Array: float16 bits), or undefined for another kind of array. */
+function arrayDtype(data: ArrayBufferView): DType | undefined {
+  const F16 = (globalThis as any).Float16Array;
+  if (data instanceof Float32Array || data instanceof Float64Array) return 'float32';
+  if (F16 && data instanceof F16) return 'float16';
+  if (data instanceof Uint16Array) return 'float16';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return 'uint8';
+  return undefined;
+}
+
+/** Values bound for an integer dtype must be integers within its range (a float truncates, as torch.tensor's). */
+function checkRange(values: ArrayLike<number>, dtype: DType): void {
+  const { min, max, category } = DTYPE_INFO[dtype];
+  if (category !== 'int') return;
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.trunc(values[i]);
+    if (!(v >= min! && v <= max!)) throw new Error(`tensor(): value ${values[i]} at index ${i} does not fit dtype ${dtype} (${min}..${max})`);
+  }
+}
+
+/**
+ * kn.tensor(data, shape?, {dtype, requiresGrad}). Typed arrays give their dtype (Float32Array,
+ * Int32Array, Int8Array, Uint8Array; Float16Array, or Uint16Array holding float16 bits).
+ */
+export function tensor(data: Data | ArrayBufferView, shape?: number[] | null, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
   let values: ArrayLike<number>, inferred: number[] = [];
+  let given: DType | undefined;
   if (typeof data === 'number' || typeof data === 'boolean') { values = [+data]; inferred = []; }
-  else if (ArrayBuffer.isView(data)) { values = data as ArrayLike<number>; inferred = [(data as any).length]; }
-  else { const out: number[] = []; flatten(data as Data, out, inferred, 0); values = out; }
+  else if (ArrayBuffer.isView(data)) {
+    given = arrayDtype(data);
+    if (!given) throw new Error(`tensor(): a ${data.constructor.name} is not supported; pass a Float32Array, Int32Array, Int8Array, Uint8Array, Uint16Array (float16 bits) or a plain array`);
+    if (data instanceof Uint16Array) {
+      if (opts.dtype && opts.dtype !== 'float16') throw new Error(`tensor(): a Uint16Array holds float16 bits, so dtype must be 'float16', got '${opts.dtype}'`);
+      values = Array.from(data, f16fromBits);
+    } else values = data as unknown as ArrayLike<number>;
+    inferred = [values.length];
+  } else { const out: number[] = []; flatten(data as Data, out, inferred, 0); values = out; }
   const s = shape ?? inferred;
   if (s.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`tensor(): shape must be non-negative integers, got ${shapeStr(s)}`);
   if (numel(s) !== values.length) throw new Error(`tensor(): ${values.length} values do not fill shape ${shapeStr(s)} (${numel(s)} elements)`);
-  const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : 'float32');
-  if (!DTYPES.includes(dtype)) throw new Error(`tensor(): unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);
-  if (dtype !== 'float32' && dtype !== 'int32' && dtype !== 'bool') throw new Error(`tensor(): dtype ${dtype} is not supported yet; use float32, int32 or bool`);
+  const dtype = opts.dtype ?? given ?? 'float32';
+  if (!isDType(dtype)) throw new Error(`tensor(): unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);
+  if (dtype !== given) checkRange(values, dtype);
   const t = new Tensor(uploadNode(values, s, dtype));
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
@@ -490,8 +521,10 @@ export function tensor(data: Data | Float32Array | Int32Array | Uint8Array, shap
 
 export function full(shape: number[], value: number, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
   const dtype = opts.dtype ?? 'float32';
+  if (!isDType(dtype)) throw new Error(`full(): unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);
+  checkRange([value], dtype);
   const n = numel(shape);
-  const arr = dtype === 'int32' ? new Int32Array(n).fill(value) : new Float32Array(n).fill(value);
+  const arr = isFloat(dtype) ? new Float32Array(n).fill(value) : new Int32Array(n).fill(value);
   return tensor(arr, shape, { dtype, requiresGrad: opts.requiresGrad });
 }
 export const zeros = (shape: number[], opts: { dtype?: DType; requiresGrad?: boolean } = {}) => full(shape, 0, opts);

@@ -3,6 +3,7 @@
 import { Tensor, tensor } from '../graph/tensor.js';
 import { withScope } from '../graph/state.js';
 import { shapeStr, contiguousStrides } from '../graph/ir.js';
+import { DTYPE_INFO } from '../graph/dtype.js';
 import { stridedView } from '../graph/views.js';
 import { gpu } from '../runtime/device.js';
 import { realize } from '../graph/realize.js';
@@ -108,17 +109,18 @@ export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
     const v = stridedView(d, (n) => n.realized);
     if (!v || v.strides.join() !== contiguousStrides(d.shape).join()) throw new Error('loadStateDict: cannot write into a non-contiguous view');
     const s = v.base.storage!;
-    copyBytes(contiguous, s.buf.buffer, (s.offset + v.offset) * 4, dst.numel() * 4);
+    const item = DTYPE_INFO[d.dtype].itemBytes;
+    copyBytes(contiguous, s.buf.buffer, s.byteOffset + v.offset * item, dst.numel() * item);
     return;
   }
-  copyBytes(contiguous, d.storage.buf.buffer, d.storage.offset * 4, dst.numel() * 4);
+  copyBytes(contiguous, d.storage.buf.buffer, d.storage.byteOffset, dst.numel() * DTYPE_INFO[d.dtype].itemBytes);
 }
 
-function copyBytes(src: Tensor, buffer: GPUBuffer, offset: number, bytes: number): void {
+function copyBytes(src: Tensor, buffer: GPUBuffer, byteOffset: number, bytes: number): void {
   if (!bytes) return;
   const s = src.node.storage!;
   const enc = gpu().createCommandEncoder();
-  enc.copyBufferToBuffer(s.buf.buffer, s.offset * 4, buffer, offset, bytes);
+  enc.copyBufferToBuffer(s.buf.buffer, s.byteOffset, buffer, byteOffset, bytes);
   gpu().queue.submit([enc.finish()]);
 }
 

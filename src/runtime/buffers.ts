@@ -21,8 +21,8 @@ export class SharedBuffer {
   release(): void { if (--this.refs === 0) pool.give(this); }
 }
 
-/** A tensor's place in memory: element offset into a shared buffer. */
-export interface Storage { buf: SharedBuffer; offset: number }
+/** A tensor's place in memory: a byte offset into a shared buffer (a multiple of 4). */
+export interface Storage { buf: SharedBuffer; byteOffset: number }
 
 class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
@@ -57,7 +57,7 @@ export const pool = new BufferPool();
 onShutdown(() => pool.clear());
 
 export function newStorage(bytes: number): Storage {
-  return { buf: pool.take(bytes).retain(), offset: 0 };
+  return { buf: pool.take(bytes).retain(), byteOffset: 0 };
 }
 
 export function memoryStats(): { bytesInUse: number; bytesPooled: number; peakBytes: number } {

@@ -4,6 +4,7 @@
 // schedule changing the learning rate does not retrace.
 import { Tensor, assign, constant, concat, tensor } from '../graph/tensor.js';
 import { Node, shapeStr, contiguousStrides } from '../graph/ir.js';
+import { DTYPE_INFO, storageBytes } from '../graph/dtype.js';
 import { stridedView } from '../graph/views.js';
 import { state, noGrad } from '../graph/state.js';
 import { gpu } from '../runtime/device.js';
@@ -44,17 +45,20 @@ class DeviceScalar {
   }
 }
 
+/** Optimizer arenas hold float32 values. */
+const ITEM = DTYPE_INFO.float32.itemBytes;
+
 /** A realized flat tensor filled with `value`, used as optimizer state. */
 function filledArena(n: number, value = 0): Tensor {
   const node = new Node('buffer', [], {}, [n], 'float32');
-  const s = newStorage(Math.max(n, 1) * 4);
+  const s = newStorage(storageBytes('float32', n));
   if (value === 0) {
     const enc = gpu().createCommandEncoder();
     enc.clearBuffer(s.buf.buffer, 0, s.buf.bytes);
     gpu().queue.submit([enc.finish()]);
   } else {
     const a = new Float32Array(Math.max(n, 1)).fill(value);
-    gpu().queue.writeBuffer(s.buf.buffer, s.offset * 4, a.buffer, 0, a.byteLength);
+    gpu().queue.writeBuffer(s.buf.buffer, s.byteOffset, a.buffer, 0, a.byteLength);
   }
   node.setStorage(s);
   return new Tensor(node);
@@ -65,10 +69,10 @@ function copyOut(src: Tensor, start: number, count: number, shape: number[]): Te
   const from = src.node.storage;
   if (!from) throw new Error('internal: optimizer state is not realized');
   const node = new Node('buffer', [], {}, shape, 'float32');
-  const s = newStorage(Math.max(count, 1) * 4);
+  const s = newStorage(storageBytes('float32', count));
   if (count) {
     const enc = gpu().createCommandEncoder();
-    enc.copyBufferToBuffer(from.buf.buffer, (from.offset + start) * 4, s.buf.buffer, 0, count * 4);
+    enc.copyBufferToBuffer(from.buf.buffer, from.byteOffset + start * ITEM, s.buf.buffer, 0, count * ITEM);
     gpu().queue.submit([enc.finish()]);
   }
   node.setStorage(s);
@@ -86,18 +90,18 @@ class GroupState {
     for (const p of group.params) { this.offsets.push(this.size); this.size += p.numel(); }
     // move parameters into one arena; each parameter becomes a view of it
     const node = new Node('buffer', [], {}, [this.size], 'float32');
-    const s = newStorage(Math.max(this.size, 1) * 4);
+    const s = newStorage(storageBytes('float32', this.size));
     const enc = gpu().createCommandEncoder();
     group.params.forEach((p, i) => {
-      let from = p.node.storage ? { buffer: p.node.storage.buf.buffer, offset: p.node.storage.offset } : null;
+      let from = p.node.storage ? { buffer: p.node.storage.buf.buffer, byteOffset: p.node.storage.byteOffset } : null;
       if (!from) {
         // a parameter another optimizer holds is a view of its realized arena
         const v = stridedView(p.node, (n) => n.realized);
         const bs = v?.base.storage;
-        if (v && bs && v.strides.join() === contiguousStrides(p.shape).join()) from = { buffer: bs.buf.buffer, offset: bs.offset + v.offset };
+        if (v && bs && v.strides.join() === contiguousStrides(p.shape).join()) from = { buffer: bs.buf.buffer, byteOffset: bs.byteOffset + v.offset * ITEM };
       }
       if (!from) throw new Error(`${opt}: parameter ${i} (shape ${shapeStr(p.shape)}) has a pending computation; realize it (await p.data()) before creating the optimizer`);
-      if (p.numel()) enc.copyBufferToBuffer(from.buffer, from.offset * 4, s.buf.buffer, this.offsets[i] * 4, p.numel() * 4);
+      if (p.numel()) enc.copyBufferToBuffer(from.buffer, from.byteOffset, s.buf.buffer, this.offsets[i] * ITEM, p.numel() * ITEM);
     });
     gpu().queue.submit([enc.finish()]);
     node.setStorage(s);

@@ -2,7 +2,7 @@
 // compose them), and gradient written in other ops. Inputs of an elementwise node already
 // have the node's shape: the front end inserts broadcasts (expand) explicitly.
 import type { Tensor } from '../tensor.js';
-import type { DType } from '../ir.js';
+import { type DType, isFloat, castValue, f32Literal as f32, DTYPE_PRELUDE } from '../dtype.js';
 
 type T = Tensor;
 export interface ElementwiseDef {
@@ -33,7 +33,7 @@ const erf = (x: number): number => {
   const r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
   return x < 0 ? -r : r;
 };
-export { erf as erfRef };
+export { erf as erfRef, isFloat };
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const bool = () => 'bool' as DType;
 // WGSL erf: no builtin, so Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7, below f32's ulp near 1)
@@ -99,7 +99,7 @@ export const ELEMENTWISE: Record<string, ElementwiseDef> = {
     grad: (g, [a]) => { const s = a.sigmoid(); return [g.mul(s.mul(a.mul(s.neg().add(1)).add(1)))]; },
   },
   cast: {
-    arity: 1, accepts: 'any', ref: ([a], { dtype }) => castRef(a, dtype),
+    arity: 1, accepts: 'any', ref: ([a], { dtype }) => castValue(a, dtype),
     wgsl: ([a], _, ty) => (ty === 'bool' ? `(${a} != 0)` : `${ty}(${a})`),
     dtype: (_d) => 'float32', // replaced per node by attrs.dtype (see tensor.cast)
     grad: (g, [a]) => [isFloat(a.dtype) ? g.cast(a.dtype) : null],
@@ -145,27 +145,8 @@ export const ELEMENTWISE: Record<string, ElementwiseDef> = {
   },
 };
 
-export function isFloat(d: DType): boolean { return d === 'float32' || d === 'float16'; }
-
-export function castRef(a: number, dtype: DType): number {
-  if (dtype === 'bool') return a !== 0 ? 1 : 0;
-  if (dtype === 'int32') return Math.trunc(a) | 0;
-  if (dtype === 'float32') return Math.fround(a);
-  return a;
-}
-
-/** A float literal WGSL accepts (never `1e-7` without a dot issue, never NaN). */
-export function f32(v: number): string {
-  // WGSL has no NaN or infinity literals, and a constant expression that evaluates to one is a
-  // shader-creation error: the bits go through a function call, which is not constant-evaluated
-  if (Number.isNaN(v)) return 'kn_f32_bits(0x7fc00000u)';
-  if (!Number.isFinite(v)) return v > 0 ? 'kn_f32_bits(0x7f800000u)' : 'kn_f32_bits(0xff800000u)';
-  const s = String(Math.fround(v));
-  return /[.e]/.test(s) ? s : `${s}.0`;
-}
-
 /** Helper functions every elementwise kernel may call. */
-export const ELEMENTWISE_PRELUDE = `
+export const ELEMENTWISE_PRELUDE = `${DTYPE_PRELUDE}
 fn kn_f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }
 fn kn_erf(x: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.3275911 * abs(x));
