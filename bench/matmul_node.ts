@@ -4,7 +4,9 @@
 // bench workloads themselves (the browser harness's Kiln column) run in Node with bench/node.ts.
 // Each case is one compiled function, so the timing covers the kernel (plus one small input copy
 // per call), not JavaScript: warm up, run many calls back to back, then read one result back.
-//   npx tsx bench/matmul_node.ts [--quick] [--only=square,mlp] [--tiling='{"tm":16,"tn":8,"wgx":4,"wgy":1,"ku":4}']
+// --dtype=float16 stores both operands as float16 (two per word, read through the kernel's load
+// functions, float32 accumulation): the bandwidth halves, the unpacking costs ALU.
+//   npx tsx bench/matmul_node.ts [--quick] [--only=square,mlp] [--dtype=float16] [--tiling='{"tm":16,"tn":8,"wgx":4,"wgy":1,"ku":4}']
 import * as kn from '../src/index.ts';
 import { setTiling } from '../src/graph/tuning.ts';
 
@@ -15,10 +17,12 @@ const want = (what: string) => !only || only.includes(what);
 const budgetMs = quick ? 400 : 1500;
 const tiling = args.find((a) => a.startsWith('--tiling='))?.slice(9);
 if (tiling) setTiling(JSON.parse(tiling));
+const dtype = (args.find((a) => a.startsWith('--dtype='))?.slice(8) ?? 'float32') as kn.DType;
 
 await kn.init(); kn.manualSeed(0);
 const info = kn.info();
 console.log(`adapter: ${JSON.stringify((info as any).adapter ?? info)}`.slice(0, 200));
+console.log(`operands: ${dtype}`);
 
 interface Case { name: string; a: number[]; b: number[]; f: (a: kn.Tensor, b: kn.Tensor) => kn.Tensor; flops: number }
 const mm = (M: number, N: number, K: number) => 2 * M * N * K;
@@ -62,7 +66,7 @@ async function timeCalls(call: () => Promise<kn.Tensor>, ready: () => Promise<vo
 }
 
 for (const c of cases) {
-  const a = kn.randn(c.a), b = kn.randn(c.b);
+  const a = kn.randn(c.a).to(dtype), b = kn.randn(c.b).to(dtype);
   const f = kn.compile(c.f);
   const [ms, cpu] = await timeCalls(() => f(a, b), () => f.ready());
   const line = `${c.name.padEnd(34)} ${ms.toFixed(3).padStart(9)} ms  ${(c.flops / ms / 1e6).toFixed(2).padStart(7)} GFLOP/s   cpu ${cpu.toFixed(3).padStart(9)} ms`;

@@ -2,68 +2,14 @@
 // gradient rule, which is written in other ops, so gradients of gradients come for free.
 import { Node, shapeStr } from './ir.js';
 import { Tensor, make } from './tensor.js';
-import { ELEMENTWISE } from './ops/elementwise.js';
-import { FAMILY, viewGrad } from './ops/structural.js';
+import { opOf } from './ops/index.js';
 import { noGrad } from './state.js';
 
-type Rule = (node: Node, g: Tensor, inputs: Tensor[], out: Tensor) => (Tensor | null)[];
-
-function rule(node: Node): Rule {
-  const ew = ELEMENTWISE[node.op];
-  if (ew) {
-    if (!ew.grad) return () => node.inputs.map(() => null);
-    return (n, g, ins, out) => ew.grad!(g, ins, out, n.attrs);
-  }
-  switch (FAMILY[node.op]) {
-    case 'view': return (n, g, ins) => viewGrad(n, g, ins);
-    case 'reduce': return reduceGrad;
-    case 'matmul': return (_, g, [a, b]) => [g.matmul(b.transpose(1, 2)), a.transpose(1, 2).matmul(g)];
-    case 'rows': return rowsGrad;
-  }
-  return () => node.inputs.map(() => null);
-}
-
-function reduceGrad(node: Node, g: Tensor, [x]: Tensor[], out: Tensor): (Tensor | null)[] {
-  const axes: number[] = node.attrs.axes;
-  const keep = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const gk = g.reshape(...keep).expandTo(x.shape);
-  if (node.op === 'sum') return [gk];
-  if (node.op === 'max' || node.op === 'min') {
-    // split evenly between ties, as torch.amax does
-    const hit = x.eq(out.reshape(...keep).expandTo(x.shape)).float();
-    return [gk.mul(hit).div(hit.sum(axes, true))];
-  }
-  return [null];
-}
-
-function rowsGrad(node: Node, g: Tensor, ins: Tensor[], out: Tensor): (Tensor | null)[] {
-  const x = ins[0];
-  if (node.op === 'softmax') {
-    if (node.attrs.log) return [g.sub(out.exp().mul(g.sum(-1, true)))];
-    return [out.mul(g.sub(g.mul(out).sum(-1, true)))];
-  }
-  if (node.op === 'moments') {
-    // d mean / dx = 1/L; d var / dx = 2 (x - mean) / L
-    const L = x.shape[x.ndim - 1];
-    const gm = g.slice([...g.shape.slice(0, -1).map(() => 0), 0], [...g.shape.slice(0, -1), 1]);
-    const gv = g.slice([...g.shape.slice(0, -1).map(() => 0), 1], [...g.shape.slice(0, -1), 2]);
-    const mean = out.slice([...out.shape.slice(0, -1).map(() => 0), 0], [...out.shape.slice(0, -1), 1]);
-    return [gm.add(gv.mul(x.sub(mean)).mul(2)).div(L).expandTo(x.shape)];
-  }
-  if (node.op === 'sumDot') {
-    // d sum(a) / da = 1, d sum(a b) / da = b, d sum(a b) / db = a
-    const last = (t: Tensor, i: number) => t.slice([...t.shape.slice(0, -1).map(() => 0), i], [...t.shape.slice(0, -1), i + 1]);
-    const [a, b] = ins, gs = last(g, 0), gd = last(g, 1);
-    return [gd.mul(b).add(gs), gd.mul(a)];
-  }
-  // crossEntropyRows: d loss_r / d x_rc = softmax_rc - q_rc, with q the smoothed one-hot target
-  const [, target] = ins;
-  const { labelSmoothing: ls, ignoreIndex } = node.attrs;
-  const C = x.shape[x.ndim - 1];
-  const onehot = target.unsqueeze(-1).eq(Tensor.arange(C).unsqueeze(0)).float();
-  const q = ls ? onehot.mul(1 - ls).add(ls / C) : onehot;
-  const keepRow = target.ne(ignoreIndex).float().unsqueeze(-1);
-  return [x.softmax(-1).sub(q).mul(g.unsqueeze(-1).mul(keepRow)), null];
+/** The gradients of a node's inputs by its op's rule (none flows where the op has none). */
+function opGradients(node: Node, g: Tensor): (Tensor | null)[] {
+  const rule = opOf(node).grad;
+  if (!rule) return node.inputs.map(() => null);
+  return rule(g, node.inputs.map((n) => Tensor.fromNode(n)), Tensor.fromNode(node), node.attrs as never, node);
 }
 
 /**
@@ -93,7 +39,7 @@ export function gradients(output: Node, wrt: Node[], seed: Tensor, createGraph: 
       const g = grads.get(node);
       if (!g || stop.has(node) || !node.requiresGrad || !node.inputs.length) continue;
       const custom = node.customGrad;
-      const gs = custom ? custom.rule(g) : rule(node)(node, g, node.inputs.map((n) => Tensor.fromNode(n)), Tensor.fromNode(node));
+      const gs = custom ? custom.rule(g) : opGradients(node, g);
       (custom ? custom.inputs : node.inputs).forEach((inp, k) => {
         const gi = gs[k];
         if (!gi || !inp.requiresGrad) return;
@@ -130,7 +76,7 @@ export function backward(t: Tensor, gradient?: Tensor): void {
   if (!gradient && t.numel() !== 1) throw new Error(`backward(): a gradient argument is needed for a non-scalar output of shape ${shapeStr(t.shape)}`);
   if (gradient && gradient.shape.join() !== t.shape.join()) throw new Error(`backward(): gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(t.shape)}`);
   const leaves = collectLeaves(out);
-  const seed = gradient ?? make('const', [], { value: 1 }, t.shape, 'float32');
+  const seed = gradient ?? make('const', [], { value: 1, shape: t.shape, dtype: 'float32' });
   const gs = gradients(out, leaves, seed, false);
   leaves.forEach((leaf, i) => {
     const g = gs[i];

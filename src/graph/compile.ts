@@ -3,7 +3,9 @@
 // buffer of dispatches, copy the outputs out. No per-op JavaScript runs on replay.
 import { Node, numel, shapeStr } from './ir.js';
 import { storageBytes } from './dtype.js';
-import { Tensor, readable } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { readable } from './views.js';
+import { node } from './ops/index.js';
 import { state } from './state.js';
 import { buildProgram, runProgram, finishAssigns, realize, type Program, type ProgramStats } from './realize.js';
 import { newStorage, type Storage } from '../runtime/buffers.js';
@@ -55,7 +57,7 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
         const bytes = storageBytes(n.dtype, numel(n.shape));
         const s = newStorage(bytes);
         enc.copyBufferToBuffer(n.storage!.buf.buffer, n.storage!.byteOffset, s.buf.buffer, 0, bytes);
-        const out = new Node('buffer', [], {}, n.shape, n.dtype);
+        const out = node('buffer', [], { shape: n.shape.slice(), dtype: n.dtype });
         out.setStorage(s);
         outs.push(new Tensor(out));
       }
@@ -110,7 +112,7 @@ async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args
   const placeholders = args.map((a) => {
     const s = newStorage(storageBytes(a.dtype, a.numel()));
     inputs.push(s);
-    const n = new Node('buffer', [], {}, a.shape, a.dtype);
+    const n = node('buffer', [], { shape: a.shape, dtype: a.dtype });
     n.setStorage(s);
     n.requiresGrad = a.requiresGrad;
     return new Tensor(n);

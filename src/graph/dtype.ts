@@ -22,16 +22,34 @@ export interface DTypeInfo {
   readonly rank: number;
   /** a WGSL function (of the prelude) that rounds or wraps a compute value into this dtype */
   readonly normalize?: string;
+  /** the 32-bit dtype a kernel op (a reduction, a row op) computes and stores this dtype's results in */
+  readonly wide: DType;
+  /** packed dtypes (several per word): the value from its bits (a u32 expression) */
+  readonly unpack?: (bits: string) => string;
+  /** packed dtypes: the bits of a value (low bits of a u32 expression) */
+  readonly pack?: (value: string) => string;
 }
 
 export const DTYPE_INFO: { readonly [K in DType]: DTypeInfo } = {
-  float32: { category: 'float', itemBytes: 4, storage: 'f32', compute: 'f32', rank: 2 },
-  // float16 values are rounded to float16 but stored one per word until packed storage lands
-  float16: { category: 'float', itemBytes: 4, storage: 'f32', compute: 'f32', rank: 1, normalize: 'kn_f16_round' },
-  int32: { category: 'int', itemBytes: 4, storage: 'i32', compute: 'i32', min: -(2 ** 31), max: 2 ** 31 - 1, rank: 3 },
-  int8: { category: 'int', itemBytes: 4, storage: 'i32', compute: 'i32', min: -128, max: 127, rank: 1, normalize: 'kn_wrap_i8' },
-  uint8: { category: 'int', itemBytes: 4, storage: 'i32', compute: 'i32', min: 0, max: 255, rank: 1, normalize: 'kn_wrap_u8' },
-  bool: { category: 'bool', itemBytes: 4, storage: 'u32', compute: 'bool', min: 0, max: 1, rank: 0 },
+  float32: { category: 'float', itemBytes: 4, storage: 'f32', compute: 'f32', rank: 2, wide: 'float32' },
+  // two per word, computed in f32 (rounded after every op); bit-exact conversions of our own
+  float16: {
+    category: 'float', itemBytes: 2, storage: 'u32', compute: 'f32', rank: 1, normalize: 'kn_f16_round', wide: 'float32',
+    unpack: (b) => `kn_f16_value(${b})`, pack: (v) => `kn_f16_bits(${v})`,
+  },
+  int32: { category: 'int', itemBytes: 4, storage: 'i32', compute: 'i32', min: -(2 ** 31), max: 2 ** 31 - 1, rank: 3, wide: 'int32' },
+  int8: {
+    category: 'int', itemBytes: 1, storage: 'u32', compute: 'i32', min: -128, max: 127, rank: 1, normalize: 'kn_wrap_i8', wide: 'int32',
+    unpack: (b) => `((bitcast<i32>(${b}) << 24u) >> 24u)`, pack: (v) => `(bitcast<u32>(${v}) & 255u)`,
+  },
+  uint8: {
+    category: 'int', itemBytes: 1, storage: 'u32', compute: 'i32', min: 0, max: 255, rank: 1, normalize: 'kn_wrap_u8', wide: 'int32',
+    unpack: (b) => `bitcast<i32>(${b})`, pack: (v) => `(bitcast<u32>(${v}) & 255u)`,
+  },
+  bool: {
+    category: 'bool', itemBytes: 1, storage: 'u32', compute: 'bool', min: 0, max: 1, rank: 0, wide: 'int32',
+    unpack: (b) => `(${b} != 0u)`, pack: (v) => `select(0u, 1u, ${v})`,
+  },
 };
 
 export const dtypeInfo = (d: DType): DTypeInfo => DTYPE_INFO[d];
@@ -115,10 +133,11 @@ export function castValue(v: number, d: DType): number {
     case 'float16': F32[0] = v; return f16round(F32[0]);
     default: {
       const { min, max } = DTYPE_INFO[d];
-      // a float converts as WGSL's i32() does: saturating at the float32 values nearest the
-      // int32 range (NaN is undefined there and in PyTorch; 0 here); then integers wrap
+      // an int32 value wraps into a narrower dtype; any other number converts as WGSL's i32()
+      // converts a float: truncated, saturating at the float32 values nearest the int32 range
+      // (NaN is undefined there and in PyTorch; 0 here)
       if (Number.isNaN(v)) return 0;
-      const t = Math.min(Math.max(Math.trunc(v), -(2 ** 31)), 2147483520);
+      const t = Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 ? v : Math.min(Math.max(Math.trunc(v), -(2 ** 31)), 2147483520);
       const span = max! - min! + 1;
       return ((((t - min!) % span) + span) % span) + min!;
     }

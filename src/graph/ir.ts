@@ -59,6 +59,18 @@ export function contiguousStrides(shape: Shape): number[] {
   return s;
 }
 
+export function ravelIndex(idx: readonly number[], shape: Shape): number {
+  let f = 0;
+  for (let i = 0; i < shape.length; i++) f = f * shape[i] + idx[i];
+  return f;
+}
+
+export function unravelIndex(flat: number, shape: Shape): number[] {
+  const r = new Array<number>(shape.length);
+  for (let i = shape.length - 1; i >= 0; i--) { r[i] = flat % shape[i]; flat = Math.floor(flat / shape[i]); }
+  return r;
+}
+
 export function shapeStr(shape: Shape): string { return `[${shape.join(', ')}]`; }
 
 export function sameShape(a: Shape, b: Shape): boolean {

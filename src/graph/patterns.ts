@@ -6,7 +6,8 @@
 // backward of a training graph reads the probabilities (F.scaledDotProductAttention builds the
 // flash ops with their own backward instead).
 import { Node, topoSort } from './ir.js';
-import { attentionShape, attentionInputList, type AttentionAttrs } from './ops/attention.js';
+import { node } from './ops/index.js';
+import { attentionInputList, type AttentionAttrs } from './ops/attention.js';
 import { attentionBlock } from '../shaders/attention.js';
 
 interface Match { q: Node; kT: Node; v: Node; mask?: Node; attrs: AttentionAttrs }
@@ -21,11 +22,9 @@ export function rewriteAttention(targets: Node[]): void {
   for (const out of order) {
     const m = out.op === 'matmul' && !out.requiresGrad ? matchAttention(out, inner) : null;
     if (!m) continue;
-    const [B, S, E] = [m.kT.shape[0], m.kT.shape[2], m.kT.shape[1]];
-    const k = new Node('permute', [m.kT], { dims: [0, 2, 1] }, [B, S, E], m.kT.dtype);
-    const ins = attentionInputList({ q: m.q, k, v: m.v, mask: m.mask });
-    const att = new Node('attention', ins, m.attrs, attentionShape('attention', m.q.shape, k.shape, m.v.shape), 'float32');
-    const o = new Node('slice', [att], { starts: [0, 0, 0], steps: [1, 1, 1] }, out.shape, 'float32');
+    const k = node('permute', [m.kT], { dims: [0, 2, 1] });
+    const att = node('attention', attentionInputList({ q: m.q, k, v: m.v, mask: m.mask }), m.attrs);
+    const o = node('slice', [att], { starts: [0, 0, 0], ends: out.shape.slice(), steps: [1, 1, 1] });
     // the matmul node keeps its identity (tensors and the target list hold it) and becomes a
     // copy of the attention output, which fuses into its readers as index arithmetic
     Object.assign(out, { op: 'copy', inputs: [o], attrs: {} });
@@ -52,7 +51,7 @@ function matchAttention(out: Node, inner: (n: Node) => boolean): Match | null {
   const [B, L, S] = s.scores.shape;
   if (v.shape[0] !== B || v.shape[1] !== S || !attentionBlock(q.shape[2], v.shape[2])) return null;
   // the mask is laid out as the scores [..., L, S]; the kernel reads it as [B, L, S]
-  const mask3 = mask && mask.shape.length !== 3 ? new Node('reshape', [mask], { shape: [B, L, S] }, [B, L, S], mask.dtype) : mask;
+  const mask3 = mask && mask.shape.length !== 3 ? node('reshape', [mask], { shape: [B, L, S] }) : mask;
   return { q, kT, v, mask: mask3, attrs: { scale: s.scale, causal: false, mask: maskKind, dropoutP: 0 } };
 }
 

@@ -6,7 +6,8 @@ import { type DType, type HostArray, DTYPE_INFO, storageBytes, encode, decode } 
 import { schedule, assignBase, type Group } from './schedule.js';
 import { lowerGroup, type Dispatch } from './lower.js';
 import { state } from './state.js';
-import { readable } from './tensor.js';
+import { readable } from './views.js';
+import { node } from './ops/index.js';
 import { gpu, info, isInitialised } from '../runtime/device.js';
 import { pool, newStorage, type Storage, type SharedBuffer } from '../runtime/buffers.js';
 import { getKernel, peekKernel, type Kernel } from '../runtime/pipelines.js';
@@ -241,7 +242,7 @@ export async function readback(n: Node): Promise<HostArray> {
 
 /** A realized leaf holding the given values. */
 export function uploadNode(values: ArrayLike<number>, shape: readonly number[], dtype: DType): Node {
-  const n = new Node('buffer', [], {}, shape.slice(), dtype);
+  const n = node('buffer', [], { shape: shape.slice(), dtype });
   const count = numel(shape);
   const bytes = encode(dtype, values);
   const s = newStorage(bytes.byteLength);

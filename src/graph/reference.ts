@@ -1,14 +1,13 @@
 // A float64 reference evaluator for graphs (tests only). It walks every input of every
-// node, realized or not, and computes each node with the reference that lives beside its op:
-// ELEMENTWISE[op].ref per element, viewSource for view ops, refReduce, refMatmul, refRows.
-// Leaves ('buffer' nodes, and assigns whose inputs were dropped once they ran) take their
-// values from `leafValues`; fill it with the data the tensors were made from, or with
-// `await tensor.data()`.
-import { type Node, numel } from './ir.js';
-import { ELEMENTWISE } from './ops/elementwise.js';
+// node, realized or not, and computes each node with the reference in its op's entry
+// (ops/index.ts): per element for elementwise ops, the index map on numbers for views, the
+// op's own function for the rest. Leaves ('buffer' nodes, and assigns whose inputs were
+// dropped once they ran) take their values from `leafValues`; fill it with the data the
+// tensors were made from, or with `await tensor.data()`.
+import { type Node, numel, ravelIndex, unravelIndex } from './ir.js';
 import { castValue } from './dtype.js';
-import { FAMILY, viewSource, ravel, unravel, refReduce, refMatmul, refRows, type RefValue } from './ops/structural.js';
-import { refAttention } from './ops/attention.js';
+import { opOf } from './ops/index.js';
+import type { IndexAlgebra } from './ops/types.js';
 
 /** Values of `outputs` (and of every node on the way) in float64, by node. */
 export function evaluateReference(outputs: Node[], leafValues: Map<Node, ArrayLike<number>> = new Map()): Map<Node, Float64Array> {
@@ -37,45 +36,53 @@ function dependencyOrder(roots: Node[], given: Map<Node, unknown>): Node[] {
   return order;
 }
 
+/** Index arithmetic on numbers with WGSL's u32 semantics (the lowering renders the same maps). */
+function numberAlgebra(n: Node, ins: Float64Array[]): IndexAlgebra<number> {
+  const u = (x: number) => x >>> 0;
+  return {
+    c: u,
+    add: (a, b) => u(a + b),
+    sub: (a, b) => u(a - b),
+    mul: (a, b) => Math.imul(a, b) >>> 0,
+    div: (a, b) => Math.floor(a / b),
+    mod: (a, b) => a % b,
+    lt: (a, b) => +(a < b),
+    ge: (a, b) => +(a >= b),
+    eq: (a, b) => +(a === b),
+    and: (...cs) => +cs.every(Boolean),
+    ravel: (dims, shape) => ravelIndex(dims, shape),
+    unravel: (flat, shape) => unravelIndex(flat, shape),
+    read: (input, dims, hi) => Math.min(Math.max(ins[input][ravelIndex(dims, n.inputs[input].shape)], 0), hi),
+  };
+}
+
 function evaluateNode(n: Node, ins: Float64Array[]): Float64Array {
   const size = numel(n.shape);
-  const ew = ELEMENTWISE[n.op];
-  if (ew) {
-    // the front end gives every input of an elementwise node the node's own shape
-    const out = new Float64Array(size), args = new Array<number>(ins.length);
-    for (let i = 0; i < size; i++) {
-      for (let k = 0; k < ins.length; k++) args[k] = ins[k][i];
-      const r = ew.ref(args, n.attrs);
-      // a result is a value of the node's dtype (float32 stays float64: the reference's precision)
-      out[i] = n.dtype === 'float32' ? r : castValue(r, n.dtype);
-    }
-    return out;
-  }
-  const ref = (k: number): RefValue => ({ shape: n.inputs[k].shape, data: ins[k] });
-  switch (n.op) {
-    // a float32 constant holds the float32 value nearest attrs.value (0.1 is not 0.1)
-    case 'const': return new Float64Array(size).fill(castValue(n.attrs.value, n.dtype));
-    case 'arange': return Float64Array.from({ length: size }, (_, i) => i);
-    case 'buffer': throw new Error(`reference: buffer node ${n.id} (shape [${n.shape}]) has no value in leafValues`);
-    case 'rand': throw new Error('reference: rand is not supported (its values come from the device hash); pass its value in leafValues');
-    case 'assign':
-      if (n.inputs.length < 2) throw new Error(`reference: assign node ${n.id} already ran (its inputs are gone); pass its value in leafValues`);
-      return ins[1].slice();
-  }
-  switch (FAMILY[n.op]) {
-    case 'view': {
-      const out = new Float64Array(size);
-      const readIndex = (k: number, flat: number) => ins[k][flat];
-      for (let f = 0; f < size; f++) {
-        const src = viewSource(n, unravel(f, n.shape), readIndex);
-        out[f] = src ? ins[src[0]][ravel(src[1], n.inputs[src[0]].shape)] : (n.attrs.padValue ?? 0);
+  const def = opOf(n);
+  switch (def.family) {
+    case 'elementwise': {
+      // the front end gives every input of an elementwise node the node's own shape
+      const out = new Float64Array(size), args = new Array<number>(ins.length);
+      for (let i = 0; i < size; i++) {
+        for (let k = 0; k < ins.length; k++) args[k] = ins[k][i];
+        const r = def.ref(args, n.attrs);
+        // a result is a value of the node's dtype (float32 stays float64: the reference's precision)
+        out[i] = n.dtype === 'float32' ? r : castValue(r, n.dtype);
       }
       return out;
     }
-    case 'reduce': return refReduce(n.op, ref(0), n.attrs.axes);
-    case 'matmul': return refMatmul(ref(0), ref(1));
-    case 'rows': return refRows(n, ins.map((_, k) => ref(k)));
-    case 'attention': return refAttention(n, ins);
+    case 'view': {
+      const out = new Float64Array(size), ix = numberAlgebra(n, ins);
+      const pad = def.padValue?.(n.attrs) ?? 0;
+      for (let f = 0; f < size; f++) {
+        const src = def.source(ix, unravelIndex(f, n.shape), n).find((s) => s.valid === undefined || s.valid);
+        out[f] = src ? ins[src.input][ravelIndex(src.index, n.inputs[src.input].shape)] : pad;
+      }
+      return out;
+    }
+    case 'assign':
+      if (n.inputs.length < 2) throw new Error(`reference: assign node ${n.id} already ran (its inputs are gone); pass its value in leafValues`);
+      return ins[1].slice();
+    default: return def.ref(n, ins);
   }
-  throw new Error(`reference: no float64 reference for op '${n.op}'`);
 }

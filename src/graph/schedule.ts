@@ -4,9 +4,9 @@
 // matmul or reduction become its epilogue; same-sized elementwise kernels that feed each
 // other merge into one multi-output kernel (an optimizer's update of params and state).
 import { Node, numel, topoSort } from './ir.js';
-import { ELEMENTWISE } from './ops/elementwise.js';
-import { FAMILY } from './ops/structural.js';
-import { stridedView } from './views.js';
+import { opOf, familyOf as family } from './ops/index.js';
+import { stridedView, isStridedViewOp } from './views.js';
+import { perWord } from './dtype.js';
 import { state } from './state.js';
 import { rewriteAttention } from './patterns.js';
 
@@ -32,14 +32,21 @@ export interface Schedule {
   targets: Set<Node>;
 }
 
-const isElementwise = (n: Node) => n.op in ELEMENTWISE;
-const family = (n: Node) => (isElementwise(n) ? 'elementwise' : FAMILY[n.op]);
-const IDENTITY_VIEWS = new Set(['reshape']);
+const isAssign = (n: Node) => family(n) === 'assign';
+/** Several elements per word: only an elementwise kernel writing whole words may store it. */
+const packed = (n: Node) => perWord(n.dtype) > 1;
+/** The axis a concat lays its inputs along, or undefined for any other op. */
+const concatAxis = (n: Node): number | undefined => { const d = opOf(n); return d.family === 'view' ? d.concatAxis?.(n.attrs) : undefined; };
+/** A concat with more inputs than a kernel should bind: chunked copy kernels (lowerConcat). The
+ * front end splits a packed one into narrower concats, since those kernels store per element. */
+const wideConcat = (n: Node, maxBindings: number) => concatAxis(n) !== undefined && n.inputs.length > maxBindings / 2 && !packed(n);
+/** A view whose flat index is its input's (reshape): read at the output's own index. */
+const isIdentityView = (n: Node) => { const d = opOf(n); return d.family === 'view' && !!d.flatIdentity; };
 
 /** The realized node an assign (or a chain of assigns) finally writes into. */
 export function assignBase(n: Node): Node {
   let b = n.inputs[0];
-  while (!b.realized && b.op === 'assign') b = b.inputs[0];
+  while (!b.realized && isAssign(b)) b = b.inputs[0];
   if (!b.realized) throw new Error('assign: the target must be a realized tensor (a parameter or buffer)');
   return b;
 }
@@ -60,8 +67,8 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     const f = family(n);
     if (targets.has(n) || f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'attention' || f === 'assign') mat.add(n);
     else if (f === 'elementwise' && ((consumers.get(n) ?? 0) > 1 || !state.fusion)) mat.add(n);
-    else if (n.op === 'concat' && n.inputs.length > maxBindings / 2) mat.add(n);
-    else if (f === 'view' && n.op !== 'concat' && (consumers.get(n) ?? 0) > 1 && !isCheapView(n)) mat.add(n);
+    else if (wideConcat(n, maxBindings)) mat.add(n);
+    else if (f === 'view' && concatAxis(n) === undefined && (consumers.get(n) ?? 0) > 1 && !isCheapView(n)) mat.add(n);
   }
   // matmul operands are read in place: strided views of buffers, or index arithmetic over
   // buffers (sliding windows, padding) read through a load function; anything else gets a buffer
@@ -70,7 +77,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   for (const n of order) {
     if (family(n) !== 'matmul' && family(n) !== 'attention') continue;
     for (const operand of n.inputs) {
-      if (family(n) === 'attention' && operand.op === 'rand') continue;
+      if (family(n) === 'attention' && family(operand) === 'source') continue; // dropout's numbers: computed in the kernel
       let base = operand;
       while (!isBuf(base) && family(base) === 'view' && base.inputs.length === 1) base = base.inputs[0];
       if (!base.realized && family(base) !== 'view') mat.add(base);
@@ -86,7 +93,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   const writesInto = new Map<Node, Node>();
   const placedValue = new Map<Node, Node>(); // assign -> value computed in place
   for (const n of order) {
-    if (n.op !== 'assign') continue;
+    if (!isAssign(n)) continue;
     const base = assignBase(n);
     writesInto.set(n, base);
     const v = n.inputs[1];
@@ -101,12 +108,13 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   const placedIn = new Map<Node, [Node, number]>();
   const concatParts = new Map<Node, Node[]>();
   for (const c of order) {
-    if (c.op !== 'concat' || !mat.has(c) || writesInto.has(c) || c.shape.slice(0, c.attrs.axis).some((d) => d !== 1)) continue;
+    const axis = concatAxis(c);
+    if (axis === undefined || !mat.has(c) || writesInto.has(c) || c.shape.slice(0, axis).some((d) => d !== 1)) continue;
     const parts: Node[] = [];
     for (const inp of c.inputs) {
       let m = inp;
-      while (m.op === 'reshape' && !mat.has(m) && consumers.get(m) === 1) m = m.inputs[0];
-      const own = mat.has(m) && !m.realized && !targets.has(m) && !writesInto.has(m) && !placedIn.has(m) && family(m) !== 'view' && family(m) !== 'assign';
+      while (isIdentityView(m) && !mat.has(m) && consumers.get(m) === 1) m = m.inputs[0];
+      const own = mat.has(m) && !m.realized && !targets.has(m) && !writesInto.has(m) && !placedIn.has(m) && family(m) !== 'view' && family(m) !== 'assign' && !packed(m);
       if (!own || consumers.get(m) !== 1 || parts.includes(m)) break;
       parts.push(m);
     }
@@ -125,7 +133,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     if (pv) { writer.set(n, writer.get(pv)!); continue; } // an alias of its placed value
     if (concatParts.has(n)) continue; // its parts write its buffer
     const f = family(n);
-    const kind: GroupKind = n.op === 'concat' && n.inputs.length > maxBindings / 2 ? 'concat'
+    const kind: GroupKind = wideConcat(n, maxBindings) ? 'concat'
       : f === 'reduce' || f === 'matmul' || f === 'rows' || f === 'attention' ? f : 'elementwise';
     const g = new Group(kind, kind === 'elementwise' || kind === 'concat' ? undefined : n);
     g.outputs.push(n);
@@ -144,7 +152,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     }
     // write-after-read: whoever reads the version an assign overwrites runs before the write
     for (const n of writesInto.keys()) {
-      if (n.op !== 'assign') continue;
+      if (!isAssign(n)) continue;
       const w = writer.get(n)!;
       const prev = n.inputs[0];
       for (const g of groups) if (g !== w && g.loads.has(prev)) w.deps.add(g);
@@ -206,7 +214,7 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     for (const [l, identity] of g.loads) {
       const c = writer.get(l);
       if (!identity || !c || (c.kind !== 'matmul' && c.kind !== 'reduce') || c.outputs.length !== 1 || c.outputs[0] !== l) continue;
-      if (targets.has(l) || consumers.get(l) !== 1 || numel(l.shape) !== numel(g.outputs[0].shape)) continue;
+      if (targets.has(l) || consumers.get(l) !== 1 || numel(l.shape) !== numel(g.outputs[0].shape) || g.outputs.some(packed)) continue;
       if (reaches(c, g, true) || !inPlaceSafe(c, g) || !fitsBindings(c, g)) continue;
       // the core value now lives in a register
       mat.delete(l);
@@ -255,27 +263,27 @@ function splitWideExpressions(order: Node[], mat: Set<Node>, maxBindings: number
     if (r) return r;
     r = new Set();
     if (n.realized || mat.has(n)) r.add(key(n));
-    else for (const i of n.op === 'assign' ? [n.inputs[1]] : n.inputs) for (const k of reads(i, memo)) r.add(k);
+    else for (const i of isAssign(n) ? [n.inputs[1]] : n.inputs) for (const k of reads(i, memo)) r.add(k);
     memo.set(n, r);
     return r;
   };
   // what the kernel rooted at m reads: its inline inputs (a core's operands count as reads)
   const rootReads = (m: Node, memo: Map<Node, Set<unknown>>): Set<unknown> => {
     const r = new Set<unknown>();
-    for (const i of m.op === 'assign' ? [m.inputs[1]] : m.inputs) for (const k of reads(i, memo)) r.add(k);
+    for (const i of isAssign(m) ? [m.inputs[1]] : m.inputs) for (const k of reads(i, memo)) r.add(k);
     return r;
   };
   const limit = maxBindings - 1; // one binding for the output
   for (const m of order) {
     // a wide concat is lowered as chunked copy kernels (lowerConcat), each within the limit
-    if (!mat.has(m) || m.realized || (m.op === 'concat' && m.inputs.length > maxBindings / 2)) continue;
+    if (!mat.has(m) || m.realized || wideConcat(m, maxBindings)) continue;
     for (let guard = 0; guard < 64; guard++) {
       const memo = new Map<Node, Set<unknown>>();
       if (rootReads(m, memo).size <= limit) break;
       // descend through the widest inline input until one fits in a kernel of its own
       let n = m;
       for (;;) {
-        const ins = (n.op === 'assign' ? [n.inputs[1]] : n.inputs).filter((i) => !i.realized && !mat.has(i));
+        const ins = (isAssign(n) ? [n.inputs[1]] : n.inputs).filter((i) => !i.realized && !mat.has(i));
         if (!ins.length) throw new Error(`a kernel needs more than the adapter's ${maxBindings} storage buffers and cannot be split`);
         const widest = ins.reduce((a, b) => (reads(a, memo).size >= reads(b, memo).size ? a : b));
         if (rootReads(widest, memo).size <= limit) { mat.add(widest); break; }
@@ -288,20 +296,20 @@ function splitWideExpressions(order: Node[], mat: Set<Node>, maxBindings: number
 /** Index arithmetic over buffers only (no arithmetic on values): cheap to read in a matmul's inner loop. */
 function pureView(n: Node, isBuf: (n: Node) => boolean): boolean {
   if (isBuf(n)) return true;
-  return FAMILY[n.op] === 'view' && n.inputs.every((i) => pureView(i, isBuf));
+  return family(n) === 'view' && n.inputs.every((i) => pureView(i, isBuf));
 }
 
 /** Views that are free to recompute in every consumer. */
 /** The gather in a matmul operand's view chain, if any: every row or column would re-read its index buffer. */
 function gatherIn(n: Node, isBuf: (x: Node) => boolean): Node | undefined {
-  for (let x = n; !isBuf(x) && family(x) === 'view'; x = x.inputs[0]) if (x.op === 'gather' || x.op === 'indexSelect') return x;
+  for (let x = n; !isBuf(x) && family(x) === 'view'; x = x.inputs[0]) { const d = opOf(x); if (d.family === 'view' && d.readsIndex) return x; }
   return undefined;
 }
 
 function isCheapView(n: Node): boolean {
   let x = n;
-  while (!x.realized && FAMILY[x.op] === 'view' && ['reshape', 'permute', 'expand', 'slice'].includes(x.op)) x = x.inputs[0];
-  return x.realized || FAMILY[x.op] === 'source';
+  while (!x.realized && isStridedViewOp(x)) x = x.inputs[0];
+  return x.realized || family(x) === 'source';
 }
 
 /** Walks a group's inline expressions and records every buffer read and whether it is at the output index. */
@@ -316,9 +324,9 @@ function collectLoads(g: Group, isLoad: (n: Node) => boolean): void {
   };
   const inline = (n: Node, identity: boolean): void => {
     const f = family(n);
-    if (n.op === 'assign') visit(n.inputs[1], identity);
+    if (f === 'assign') visit(n.inputs[1], identity);
     else if (f === 'elementwise') n.inputs.forEach((i) => visit(i, identity));
-    else if (f === 'view' && IDENTITY_VIEWS.has(n.op)) visit(n.inputs[0], identity);
+    else if (isIdentityView(n)) visit(n.inputs[0], identity);
     else n.inputs.forEach((i) => visit(i, false)); // other views, sources, a core's operands
   };
   if (g.core) g.core.inputs.forEach((i) => visit(i, false));

@@ -1,8 +1,13 @@
 // Tensor: a lazy handle to a graph node. Ops record nodes (shapes and dtypes checked here,
 // when the node is built); nothing runs until a value is asked for.
 import { Node, type Shape, numel, shapeStr, broadcastShapes, sameShape } from './ir.js';
-import { type DType, type HostArray, DTYPES, DTYPE_INFO, isFloat, isDType, resultType, f16fromBits } from './dtype.js';
-import { ELEMENTWISE } from './ops/elementwise.js';
+import { type DType, type HostArray, DTYPES, DTYPE_INFO, isFloat, isDType, resultType, f16fromBits, perWord } from './dtype.js';
+import { OPS, node, type OpName, type OpAttrs } from './ops/index.js';
+import type { ElementwiseDef } from './ops/types.js';
+import type { ElementwiseOp } from './ops/elementwise.js';
+import { attentionInputList, type AttentionInputs, type AttentionAttrs, type AttentionOp } from './ops/attention.js';
+import type { WindowAttrs } from './ops/view.js';
+import { readable } from './views.js';
 import { state, scopeSuffix } from './state.js';
 import { realize, readback, uploadNode } from './realize.js';
 import { backward as runBackward } from './autodiff.js';
@@ -10,6 +15,7 @@ import { backward as runBackward } from './autodiff.js';
 export type TensorLike = Tensor | number;
 export type Data = ArrayLike<number> | number | NestedArray;
 type NestedArray = (number | boolean | NestedArray)[];
+
 
 function opError(op: string, msg: string): Error {
   return new Error(`${op}: ${msg}${scopeSuffix()}`);
@@ -82,49 +88,51 @@ export class Tensor {
     n.leaf = on ? this : undefined;
     return this;
   }
-  detach(): Tensor { return new Tensor(new Node('reshape', [this.node], { shape: this.shape }, this.shape, this.dtype)); }
+  /** A copy with storage of its own, as torch.clone (gradients flow through it). */
+  clone(): Tensor { return make('copy', [this], {}); }
+  detach(): Tensor { return new Tensor(node('reshape', [this.node], { shape: this.shape })); }
   backward(gradient?: Tensor): void { runBackward(this, gradient); }
 
   // ---------------------------------------------------------------- elementwise
-  private un(op: string, attrs: any = {}): Tensor { return elementwise(op, [this], attrs); }
-  private bin(op: string, other: TensorLike): Tensor { return elementwise(op, [this, other], {}); }
-  neg() { return this.un('neg'); }
-  exp() { return this.un('exp'); }
-  log() { return this.un('log'); }
-  sqrt() { return this.un('sqrt'); }
-  rsqrt() { return this.un('rsqrt'); }
-  abs() { return this.un('abs'); }
-  sign() { return this.un('sign'); }
-  sin() { return this.un('sin'); }
-  cos() { return this.un('cos'); }
-  floor() { return this.un('floor'); }
-  erf() { return this.un('erf'); }
-  relu() { return this.un('relu'); }
-  leakyRelu(negativeSlope = 0.01) { return this.un('leakyRelu', { negativeSlope }); }
-  elu(alpha = 1) { return this.un('elu', { alpha }); }
-  sigmoid() { return this.un('sigmoid'); }
-  tanh() { return this.un('tanh'); }
-  softplus(beta = 1, threshold = 20) { return this.un('softplus', { beta, threshold }); }
-  gelu(approximate: 'none' | 'tanh' = 'none') { return this.un(approximate === 'tanh' ? 'geluTanh' : 'gelu'); }
-  silu() { return this.un('silu'); }
-  logicalNot() { return this.un('logicalNot'); }
-  add(o: TensorLike, alpha?: number) { return this.bin('add', alpha === undefined ? o : scaled(o, alpha)); }
-  sub(o: TensorLike, alpha?: number) { return this.bin('sub', alpha === undefined ? o : scaled(o, alpha)); }
-  mul(o: TensorLike) { return this.bin('mul', o); }
-  div(o: TensorLike) { return this.bin('div', o); }
-  pow(o: TensorLike) { return this.bin('pow', o); }
-  maximum(o: TensorLike) { return this.bin('maximum', o); }
-  minimum(o: TensorLike) { return this.bin('minimum', o); }
-  eq(o: TensorLike) { return this.bin('eq', o); }
-  ne(o: TensorLike) { return this.bin('ne', o); }
-  lt(o: TensorLike) { return this.bin('lt', o); }
-  le(o: TensorLike) { return this.bin('le', o); }
-  gt(o: TensorLike) { return this.bin('gt', o); }
-  ge(o: TensorLike) { return this.bin('ge', o); }
-  logicalAnd(o: TensorLike) { return this.bin('logicalAnd', o); }
-  logicalOr(o: TensorLike) { return this.bin('logicalOr', o); }
+  private un(op: ElementwiseOp, attrs: any = {}): Tensor { return elementwise(op, [this], attrs); }
+  private bin(op: ElementwiseOp, other: TensorLike): Tensor { return elementwise(op, [this, other], {}); }
+  neg(): Tensor { return this.un('neg'); }
+  exp(): Tensor { return this.un('exp'); }
+  log(): Tensor { return this.un('log'); }
+  sqrt(): Tensor { return this.un('sqrt'); }
+  rsqrt(): Tensor { return this.un('rsqrt'); }
+  abs(): Tensor { return this.un('abs'); }
+  sign(): Tensor { return this.un('sign'); }
+  sin(): Tensor { return this.un('sin'); }
+  cos(): Tensor { return this.un('cos'); }
+  floor(): Tensor { return this.un('floor'); }
+  erf(): Tensor { return this.un('erf'); }
+  relu(): Tensor { return this.un('relu'); }
+  leakyRelu(negativeSlope = 0.01): Tensor { return this.un('leakyRelu', { negativeSlope }); }
+  elu(alpha = 1): Tensor { return this.un('elu', { alpha }); }
+  sigmoid(): Tensor { return this.un('sigmoid'); }
+  tanh(): Tensor { return this.un('tanh'); }
+  softplus(beta = 1, threshold = 20): Tensor { return this.un('softplus', { beta, threshold }); }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return this.un(approximate === 'tanh' ? 'geluTanh' : 'gelu'); }
+  silu(): Tensor { return this.un('silu'); }
+  logicalNot(): Tensor { return this.un('logicalNot'); }
+  add(o: TensorLike, alpha?: number): Tensor { return this.bin('add', alpha === undefined ? o : scaled(o, alpha)); }
+  sub(o: TensorLike, alpha?: number): Tensor { return this.bin('sub', alpha === undefined ? o : scaled(o, alpha)); }
+  mul(o: TensorLike): Tensor { return this.bin('mul', o); }
+  div(o: TensorLike): Tensor { return this.bin('div', o); }
+  pow(o: TensorLike): Tensor { return this.bin('pow', o); }
+  maximum(o: TensorLike): Tensor { return this.bin('maximum', o); }
+  minimum(o: TensorLike): Tensor { return this.bin('minimum', o); }
+  eq(o: TensorLike): Tensor { return this.bin('eq', o); }
+  ne(o: TensorLike): Tensor { return this.bin('ne', o); }
+  lt(o: TensorLike): Tensor { return this.bin('lt', o); }
+  le(o: TensorLike): Tensor { return this.bin('le', o); }
+  gt(o: TensorLike): Tensor { return this.bin('gt', o); }
+  ge(o: TensorLike): Tensor { return this.bin('ge', o); }
+  logicalAnd(o: TensorLike): Tensor { return this.bin('logicalAnd', o); }
+  logicalOr(o: TensorLike): Tensor { return this.bin('logicalOr', o); }
   /** `cond.where(a, b)`: a where this (bool) is true, else b. */
-  where(a: TensorLike, b: TensorLike) { return elementwise('where', [this, a, b], {}); }
+  where(a: TensorLike, b: TensorLike): Tensor { return elementwise('where', [this, a, b], {}); }
   clamp(min?: number | null, max?: number | null): Tensor {
     if ((min !== undefined && min !== null && Number.isNaN(min)) || (max !== undefined && max !== null && Number.isNaN(max))) throw opError('clamp', 'min and max must not be NaN');
     let r: Tensor = this;
@@ -142,23 +150,26 @@ export class Tensor {
   int(): Tensor { return this.cast('int32'); }
 
   // ---------------------------------------------------------------- reductions
-  private reduce(op: string, dim: number | number[] | undefined, keepdim: boolean): Tensor {
+  private reduce(op: 'sum' | 'max' | 'min' | 'argmax' | 'argmin', dim: number | number[] | undefined, keepdim: boolean): Tensor {
     const axes = normAxes(dim, this.ndim, op);
     if (op !== 'sum') checkDtype(op, this, 'numeric');
     for (const a of axes) if (this.shape[a] === 0) throw opError(op, `cannot reduce over an empty dimension ${a} of shape ${shapeStr(this.shape)}`);
     const outShape = this.shape.filter((_, i) => !axes.includes(i));
-    const dtype: DType = op === 'argmax' || op === 'argmin' ? 'int32' : this.dtype === 'bool' ? 'int32' : this.dtype;
     const src = this.dtype === 'bool' ? this.cast('int32') : this;
     // axes of size 1 need no kernel: reducing over them is a reshape
-    const wide = op === 'argmax' || op === 'argmin' ? axes : axes.filter((a) => this.shape[a] !== 1);
-    const r = wide.length ? make(op, [src], { axes: wide }, src.shape.filter((_, i) => !wide.includes(i)), dtype).reshape(...outShape) : src.reshape(...outShape);
+    const arg = op === 'argmax' || op === 'argmin';
+    const reduced = arg ? axes : axes.filter((a) => this.shape[a] !== 1);
+    let r = reduced.length ? make(op, [src], { axes: reduced }).reshape(...outShape) : src.reshape(...outShape);
+    // the kernel gives a packed dtype's wide one (float16 -> float32); integer sums stay int32
+    const want: DType = arg ? 'int32' : op === 'sum' && !isFloat(src.dtype) ? 'int32' : src.dtype;
+    if (r.dtype !== want) r = r.cast(want);
     return keepdim ? r.reshape(...this.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : r;
   }
-  sum(dim?: number | number[], keepdim = false) { return this.reduce('sum', dim, keepdim); }
-  max(dim?: number | number[], keepdim = false) { return this.reduce('max', dim, keepdim); }
-  min(dim?: number | number[], keepdim = false) { return this.reduce('min', dim, keepdim); }
-  amax(dim?: number | number[], keepdim = false) { return this.max(dim, keepdim); }
-  amin(dim?: number | number[], keepdim = false) { return this.min(dim, keepdim); }
+  sum(dim?: number | number[], keepdim = false): Tensor { return this.reduce('sum', dim, keepdim); }
+  max(dim?: number | number[], keepdim = false): Tensor { return this.reduce('max', dim, keepdim); }
+  min(dim?: number | number[], keepdim = false): Tensor { return this.reduce('min', dim, keepdim); }
+  amax(dim?: number | number[], keepdim = false): Tensor { return this.max(dim, keepdim); }
+  amin(dim?: number | number[], keepdim = false): Tensor { return this.min(dim, keepdim); }
   argmax(dim?: number, keepdim = false): Tensor {
     if (dim === undefined) return this.reshape(-1).reduce('argmax', 0, false);
     return this.reduce('argmax', dim, keepdim);
@@ -195,7 +206,7 @@ export class Tensor {
   reshape(...shape: (number | number[])[]): Tensor {
     const s = inferShape(flatArgs(shape), this.numel(), this.shape);
     if (sameShape(s, this.shape)) return this;
-    return make('reshape', [this], { shape: s }, s, this.dtype);
+    return make('reshape', [this], { shape: s });
   }
   view(...shape: (number | number[])[]): Tensor { return this.reshape(...shape); }
   flatten(startDim = 0, endDim = -1): Tensor {
@@ -218,7 +229,7 @@ export class Tensor {
     const ds = flatArgs(dims).map((d) => normDim(d, this.ndim, 'permute'));
     if (ds.length !== this.ndim || new Set(ds).size !== ds.length) throw opError('permute', `expected a permutation of ${this.ndim} dims, got [${flatArgs(dims)}] for shape ${shapeStr(this.shape)}`);
     if (ds.every((d, i) => d === i)) return this;
-    return make('permute', [this], { dims: ds }, ds.map((d) => this.shape[d]), this.dtype);
+    return make('permute', [this], { dims: ds });
   }
   transpose(d0: number, d1: number): Tensor {
     const p = this.shape.map((_, i) => i);
@@ -242,7 +253,7 @@ export class Tensor {
     const b = broadcastShapes(this.shape, shape);
     if (!b || !sameShape(b, shape)) throw opError('expand', `cannot broadcast shape ${shapeStr(this.shape)} to ${shapeStr(shape)}`);
     const padded = this.ndim < shape.length ? this.reshape(...new Array(shape.length - this.ndim).fill(1), ...this.shape) : this;
-    return make('expand', [padded], { shape: shape.slice() }, shape, this.dtype);
+    return make('expand', [padded], { shape: shape.slice() });
   }
   /** Slice per dim: starts and ends (exclusive), optional steps; like x[a:b:c, ...]. */
   slice(starts: number[], ends: number[], steps?: number[]): Tensor {
@@ -251,9 +262,8 @@ export class Tensor {
     const en = sh.map((d, i) => clampIdx(ends[i] ?? d, d));
     const sp = sh.map((_, i) => steps?.[i] ?? 1);
     if (sp.some((s) => !(s >= 1) || !Number.isInteger(s))) throw opError('slice', `steps must be positive integers, got [${sp}]`);
-    const out = sh.map((_, i) => Math.max(0, Math.ceil((en[i] - st[i]) / sp[i])));
-    if (sameShape(out, sh)) return this;
-    return make('slice', [this], { starts: st, steps: sp }, out, this.dtype);
+    if (sh.every((d, i) => st[i] === 0 && en[i] === d && sp[i] === 1)) return this;
+    return make('slice', [this], { starts: st, ends: en, steps: sp });
   }
   /** x.narrow(dim, start, length), as torch.narrow. */
   narrow(dim: number, start: number, length: number): Tensor {
@@ -264,9 +274,15 @@ export class Tensor {
   }
   /** Zero padding: `before[i]` and `after[i]` elements on each side of dim i. */
   pad(before: number[], after: number[]): Tensor {
-    const out = this.shape.map((d, i) => d + (before[i] ?? 0) + (after[i] ?? 0));
     if (before.every((b) => !b) && after.every((a) => !a)) return this;
-    return make('pad', [this], { before: this.shape.map((_, i) => before[i] ?? 0) }, out, this.dtype);
+    return make('pad', [this], { before: this.shape.map((_, i) => before[i] ?? 0), after: this.shape.map((_, i) => after[i] ?? 0) });
+  }
+  /** Reverses the order of elements along the given dims, as torch.flip (a view: no copy). */
+  flip(dims: number | number[]): Tensor {
+    const ds = (Array.isArray(dims) ? dims : [dims]).map((d) => normDim(d, this.ndim, 'flip'));
+    if (new Set(ds).size !== ds.length) throw opError('flip', `dims must be distinct, got [${ds}]`);
+    const wide = ds.filter((d) => this.shape[d] > 1).sort((a, b) => a - b);
+    return wide.length ? make('flip', [this], { dims: wide }) : this;
   }
   indexSelect(dim: number, index: Tensor): Tensor { return indexSelect(this, dim, index); }
   gather(dim: number, index: Tensor): Tensor { return gather(this, dim, index); }
@@ -278,6 +294,8 @@ export class Tensor {
   toString(): string { return `Tensor(shape=${shapeStr(this.shape)}, dtype=${this.dtype})`; }
 
   static arange(n: number): Tensor { return arange(n); }
+  /** Builds a node of any op (for gradient rules in the op table, which cannot import this file). */
+  static make<K extends OpName>(op: K, inputs: Tensor[], attrs: OpAttrs[K]): Tensor { return make(op, inputs, attrs); }
 }
 
 // ------------------------------------------------------------------ node construction
@@ -290,22 +308,16 @@ export function assign(target: Tensor, value: Tensor): Tensor {
   const old = target.node;
   if (value.shape.join() !== old.shape.join()) throw new Error(`assign: value shape ${shapeStr(value.shape)} does not match ${shapeStr(old.shape)}`);
   const v = value.dtype === old.dtype ? value : value.cast(old.dtype);
-  const n = new Node('assign', [old, v.node], {}, old.shape, old.dtype);
+  const n = node('assign', [old, v.node], {});
   state.pendingAssigns.push(n);
   target.setNode(n);
   return target;
 }
 
-/** The node itself, or a copy of it when it is an unrealized view (see data()). */
-export function readable(n: Node): Node {
-  if (n.realized || !['reshape', 'permute', 'expand', 'slice'].includes(n.op)) return n;
-  return new Node('copy', [n], {}, n.shape, n.dtype);
-}
-
-/** Builds a node and its tensor; gradient tracking follows the inputs. */
-export function make(op: string, inputs: Tensor[], attrs: Record<string, any>, shape: Shape, dtype: DType): Tensor {
+/** Builds a node (its op's rule gives shape and dtype) and its tensor; gradient tracking follows the inputs. */
+export function make<K extends OpName>(op: K, inputs: Tensor[], attrs: OpAttrs[K]): Tensor {
   const nodes = inputs.map((t) => t.node);
-  const n = new Node(op, nodes, attrs, shape.slice(), dtype);
+  const n = node(op, nodes, attrs);
   n.requiresGrad = state.gradEnabled && nodes.some((x) => x.requiresGrad);
   return new Tensor(n);
 }
@@ -314,7 +326,7 @@ function scaled(o: TensorLike, alpha: number): TensorLike { return typeof o === 
 
 export function constant(value: number, shape: Shape, dtype: DType): Tensor {
   if (dtype === 'int32' && !Number.isInteger(value)) dtype = 'float32';
-  return new Tensor(new Node('const', [], { value }, shape.slice(), dtype));
+  return make('const', [], { value, shape: shape.slice(), dtype });
 }
 
 /** PyTorch's result_type of the operands (dtype.ts); where(c, 1, 0) of two numbers is float32. */
@@ -324,8 +336,8 @@ function resultDtype(op: string, ts: TensorLike[]): DType {
   return resultType(dts, ts.filter((t): t is number => typeof t === 'number'));
 }
 
-export function elementwise(op: string, args: TensorLike[], attrs: any): Tensor {
-  const def = ELEMENTWISE[op];
+export function elementwise(op: ElementwiseOp, args: TensorLike[], attrs: any): Tensor {
+  const def = OPS[op] as ElementwiseDef<unknown>;
   const first = args.find((a): a is Tensor => a instanceof Tensor)!;
   // dtype promotion as PyTorch: floats win over ints; bool promotes in arithmetic
   let common: DType;
@@ -359,19 +371,19 @@ export function elementwise(op: string, args: TensorLike[], attrs: any): Tensor 
     return c.expandTo(shape);
   });
   if (def.accepts === 'numeric' || def.accepts === undefined) for (const t of ins) checkDtype(op, t, 'numeric');
-  const dtype: DType = op === 'cast' ? attrs.dtype : def.dtype ? def.dtype(ins.map((t) => t.dtype)) : ins[0].dtype;
-  return make(op, ins, attrs, shape, dtype);
+  return make(op, ins, attrs);
 }
 
 function rows(x: Tensor, dim: number, log: boolean): Tensor {
   const name = log ? 'logSoftmax' : 'softmax';
   if (dim === undefined || dim === null) throw opError(name, 'dim is required, e.g. softmax(x, -1)');
   checkDtype(name, x, 'float');
-  if (x.ndim === 0) return make('softmax', [x.reshape(1)], { log }, [1], x.dtype).reshape();
+  if (x.ndim === 0) return rows(x.reshape(1), 0, log).reshape();
   const d = normDim(dim, x.ndim, name);
   // the row kernels work on the last dim: move dim d there and back (views, no copies)
   const last = d === x.ndim - 1 ? x : x.transpose(d, -1);
-  const y = make('softmax', [last], { log }, last.shape, x.dtype);
+  let y = make('softmax', [last], { log });
+  if (y.dtype !== x.dtype) y = y.cast(x.dtype); // computed in the wide dtype (float16 -> float32)
   return d === x.ndim - 1 ? y : y.transpose(d, -1);
 }
 
@@ -383,7 +395,7 @@ function rows(x: Tensor, dim: number, log: boolean): Tensor {
 export function moments(x: Tensor): Tensor {
   checkDtype('moments', x, 'float');
   if (x.ndim === 0 || x.shape[x.ndim - 1] === 0) throw opError('moments', `expected a non-empty last dim, got shape ${shapeStr(x.shape)}`);
-  return make('moments', [x], {}, [...x.shape.slice(0, -1), 2], x.dtype);
+  return make('moments', [x], {});
 }
 
 /**
@@ -394,7 +406,7 @@ export function sumDot(a: Tensor, b: Tensor): Tensor {
   checkDtype('sumDot', a, 'float'); checkDtype('sumDot', b, 'float');
   if (!sameShape(a.shape, b.shape)) throw opError('sumDot', `expected two tensors of the same shape, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   if (a.ndim === 0 || a.shape[a.ndim - 1] === 0) throw opError('sumDot', `expected a non-empty last dim, got shape ${shapeStr(a.shape)}`);
-  return make('sumDot', [a, b], {}, [...a.shape.slice(0, -1), 2], a.dtype);
+  return make('sumDot', [a, b], {});
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -413,7 +425,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const B = numel(batch);
   const a3 = a2.expandTo([...batch, M, K]).reshape(B, M, K);
   const b3 = b2.expandTo([...batch, K, N]).reshape(B, K, N);
-  let out = make('matmul', [a3, b3], {}, [B, M, N], 'float32').reshape(...batch, M, N);
+  let out = make('matmul', [a3, b3], {}).reshape(...batch, M, N);
   if (a.ndim === 1) out = out.squeeze(-2);
   if (b.ndim === 1) out = out.squeeze(-1);
   return out;
@@ -422,15 +434,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, x.ndim, 'indexSelect');
   if (index.dtype !== 'int32' || index.ndim !== 1) throw opError('indexSelect', `expected a 1-D int32 index, got dtype ${index.dtype} with shape ${shapeStr(index.shape)}`);
-  const out = x.shape; out[d] = index.shape[0];
-  return make('indexSelect', [x, index], { axis: d }, out, x.dtype);
+  return make('indexSelect', [x, index], { axis: d });
 }
 
 function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, x.ndim, 'gather');
   if (index.dtype !== 'int32' || index.ndim !== x.ndim) throw opError('gather', `expected an int32 index with ${x.ndim} dims, got dtype ${index.dtype} with shape ${shapeStr(index.shape)}`);
   for (let i = 0; i < x.ndim; i++) if (i !== d && index.shape[i] > x.shape[i]) throw opError('gather', `index shape ${shapeStr(index.shape)} exceeds input shape ${shapeStr(x.shape)} at dim ${i}`);
-  return make('gather', [x, index], { axis: d }, index.shape, x.dtype);
+  return make('gather', [x, index], { axis: d });
 }
 
 export function concat(ts: Tensor[], dim = 0): Tensor {
@@ -444,8 +455,13 @@ export function concat(ts: Tensor[], dim = 0): Tensor {
   }
   const parts = ts.filter((t) => t.shape[d] > 0);
   if (parts.length === 1) return parts[0];
-  const out = ts[0].shape; out[d] = ts.reduce((s, t) => s + t.shape[d], 0);
-  return make('concat', parts, { axis: d }, out, dt);
+  // a packed dtype is stored a word at a time by one kernel: a few inputs per concat node
+  if (perWord(dt) > 1 && parts.length > 4) {
+    const chunks: Tensor[] = [];
+    for (let i = 0; i < parts.length; i += 4) chunks.push(concat(parts.slice(i, i + 4), d));
+    return concat(chunks, d);
+  }
+  return make('concat', parts, { axis: d });
 }
 
 export function stack(ts: Tensor[], dim = 0): Tensor {
@@ -456,7 +472,32 @@ export function stack(ts: Tensor[], dim = 0): Tensor {
 }
 
 export function arange(n: number): Tensor {
-  return new Tensor(new Node('arange', [], {}, [n], 'int32'));
+  return make('arange', [], { n });
+}
+
+/** [N, C, KH, KW, OH, OW]: the sliding windows of x[N, C, H, W] (padValue outside it). */
+export function windows(x: Tensor, attrs: WindowAttrs & { oh: number; ow: number; padValue: number }): Tensor {
+  if (x.ndim !== 4) throw opError('windows', `expected a 4-D input [N, C, H, W], got shape ${shapeStr(x.shape)}`);
+  return make('window', [x], attrs);
+}
+
+/** Uniform numbers in [0, 1) of `shape`, a counter-based hash of an int32 device seed and a salt. */
+export function uniformFromSeed(seed: Tensor, shape: number[], salt: number): Tensor {
+  if (seed.dtype !== 'int32' || seed.numel() !== 1) throw opError('rand', `expected a one-element int32 seed, got ${seed.dtype} ${shapeStr(seed.shape)}`);
+  return make('rand', [seed], { salt, shape: shape.slice() });
+}
+
+/** Per-row cross-entropy of [N, C] logits and [N] int32 targets, one fused row kernel. */
+export function crossEntropyRows(logits: Tensor, target: Tensor, attrs: { labelSmoothing: number; ignoreIndex: number }): Tensor {
+  if (logits.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logits.shape[0] || target.dtype !== 'int32') {
+    throw opError('crossEntropy', `expected [N, C] logits and [N] int32 targets, got ${shapeStr(logits.shape)} and ${target.dtype} ${shapeStr(target.shape)}`);
+  }
+  return make('crossEntropyRows', [logits, target], attrs);
+}
+
+/** One of the flash-attention ops (ops/attention.ts) on checked operands. */
+export function attentionOp(op: AttentionOp, inputs: AttentionInputs<Tensor>, attrs: AttentionAttrs): Tensor {
+  return make(op, attentionInputList(inputs), attrs);
 }
 
 // ------------------------------------------------------------------ creation

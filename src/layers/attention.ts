@@ -2,10 +2,10 @@
 // flash-attention ops (src/graph/ops/attention.ts: online softmax, no L x S buffer, forward
 // and backward, dropout replayed from the same counter-based random numbers), with the
 // composite form (matmul, scale, mask, softmax, matmul) where they do not apply.
-import { Tensor, tensor, make } from '../graph/tensor.js';
+import { Tensor, tensor, attentionOp } from '../graph/tensor.js';
 import { broadcastShapes, sameShape, shapeStr, type Shape } from '../graph/ir.js';
 import { customGradient } from '../graph/autodiff.js';
-import { attentionShape, attentionInputList, type AttentionOp, type AttentionInputs, type AttentionAttrs } from '../graph/ops/attention.js';
+import { attentionShape, type AttentionOp, type AttentionInputs, type AttentionAttrs } from '../graph/ops/attention.js';
 import { attentionBlock } from '../shaders/attention.js';
 import { dropout, nextRandom } from './functional.js';
 
@@ -73,7 +73,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   if (dropoutP > 0) operands.rand = nextRandom([...attentionShape('attention', q.shape, k.shape, v.shape).slice(0, -2), L, S]);
   const op = (name: AttentionOp, extra: Partial<AttentionInputs<Tensor>> = {}) => {
     const ins = { ...operands, ...extra };
-    return make(name, attentionInputList(ins), attrs, attentionShape(name, q.shape, k.shape, v.shape), 'float32');
+    return attentionOp(name, ins, attrs);
   };
   const packed = op('attention'); // [..., L, Ev + 1]: O, then the row's logsumexp
   const out = packed.narrow(-1, 0, Ev);

@@ -2,7 +2,7 @@
 // [N, C, KH, KW, OH, OW] by index arithmetic alone; a convolution is a matmul of the weights
 // with those windows (an implicit GEMM: the matmul reads the windows through a load function,
 // no im2col buffer), pooling is a reduction over them. Gradients come from the ops' rules.
-import { Tensor, make, tensor } from '../graph/tensor.js';
+import { Tensor, tensor, windows as windowsOf } from '../graph/tensor.js';
 import { customGradient, gradients } from '../graph/autodiff.js';
 import { scopeSuffix } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
@@ -54,7 +54,7 @@ function windows(x: Tensor, g: Geometry, padValue = 0): Tensor {
     return tiled.permute(0, 1, 3, 5, 2, 4);
   }
   const attrs = { kh: g.k[0], kw: g.k[1], sh: g.s[0], sw: g.s[1], dh: g.d[0], dw: g.d[1], pt: g.pad[0], pl: g.pad[2], padValue };
-  return make('window', [x], attrs, [N, C, g.k[0], g.k[1], g.oh, g.ow], x.dtype);
+  return windowsOf(x, { ...attrs, oh: g.oh, ow: g.ow });
 }
 
 function check4d(fn: string, x: Tensor): Tensor {

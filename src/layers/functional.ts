@@ -1,7 +1,6 @@
 // kn.F: the functional forms of the layers (activations, linear, softmax, dropout).
-import { Tensor, make, tensor, assign } from '../graph/tensor.js';
-import { Node } from '../graph/ir.js';
-import { state } from '../graph/state.js';
+import { Tensor, tensor, assign, uniformFromSeed } from '../graph/tensor.js';
+import { scopeSuffix } from '../graph/state.js';
 import { random } from './random.js';
 
 export const relu = (x: Tensor) => x.relu();
@@ -22,7 +21,7 @@ export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
 /** y = x W^T + b, as torch.nn.functional.linear. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new Error(`linear: input has ${x.shape[x.ndim - 1]} features (shape [${x.shape}]) but the weight expects ${weight.shape[1]} (weight shape [${weight.shape}])${state.scopes.length ? ` (in ${state.scopes.join(' > ')})` : ''}`);
+    throw new Error(`linear: input has ${x.shape[x.ndim - 1]} features (shape [${x.shape}]) but the weight expects ${weight.shape[1]} (weight shape [${weight.shape}])${scopeSuffix()}`);
   }
   const y = x.matmul(weight.t());
   return bias ? y.add(bias) : y;
@@ -50,11 +49,8 @@ export function resetDropoutStream(hostSeed?: number): void {
 }
 export function nextRandom(shape: number[]): Tensor {
   if (!seed || seed.isDisposed) seed = tensor([seeded ?? Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
-  const s = seed.node;
-  const r = make('rand', [seed], { salt: salt++ }, shape, 'float32');
-  const next = new Node('assign', [s, seed.add(1).node], {}, s.shape, s.dtype);
-  state.pendingAssigns.push(next);
-  seed.setNode(next);
+  const r = uniformFromSeed(seed, shape, salt++);
+  assign(seed, seed.add(1));
   return r;
 }
 

@@ -3,7 +3,7 @@
 import { Tensor, tensor } from '../graph/tensor.js';
 import { withScope } from '../graph/state.js';
 import { shapeStr, contiguousStrides } from '../graph/ir.js';
-import { DTYPE_INFO } from '../graph/dtype.js';
+import { DTYPE_INFO, storageBytes } from '../graph/dtype.js';
 import { stridedView } from '../graph/views.js';
 import { gpu } from '../runtime/device.js';
 import { realize } from '../graph/realize.js';
@@ -100,7 +100,7 @@ export abstract class Module {
 
 /** Writes src's values into dst's existing storage. */
 export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
-  const contiguous = src.reshape(-1).add(0); // a fresh contiguous buffer
+  const contiguous = src.reshape(-1).clone(); // a fresh contiguous buffer
   // only the source is realized: giving the destination (maybe a view) storage would detach it
   await realize([contiguous.node]);
   const d = dst.node;
@@ -113,7 +113,7 @@ export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
     copyBytes(contiguous, s.buf.buffer, s.byteOffset + v.offset * item, dst.numel() * item);
     return;
   }
-  copyBytes(contiguous, d.storage.buf.buffer, d.storage.byteOffset, dst.numel() * DTYPE_INFO[d.dtype].itemBytes);
+  copyBytes(contiguous, d.storage.buf.buffer, d.storage.byteOffset, storageBytes(d.dtype, dst.numel()));
 }
 
 function copyBytes(src: Tensor, buffer: GPUBuffer, byteOffset: number, bytes: number): void {

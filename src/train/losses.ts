@@ -1,6 +1,6 @@
 // Loss functions with PyTorch's options and reductions. Cross-entropy on class indices runs
 // as one fused log-softmax + NLL row kernel; its gradient is written in ops (autodiff).
-import { Tensor, make } from '../graph/tensor.js';
+import { Tensor, crossEntropyRows } from '../graph/tensor.js';
 import { shapeStr } from '../graph/ir.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -40,7 +40,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     }
     const logits = classesLast(input);
     const t = target.reshape(-1);
-    const rows = make('crossEntropyRows', [logits, t], { labelSmoothing, ignoreIndex }, [logits.shape[0]], 'float32');
+    const rows = crossEntropyRows(logits, t, { labelSmoothing, ignoreIndex });
     if (reduction === 'none') return rows.reshape(...wantShape);
     if (reduction === 'sum') return rows.sum();
     return rows.sum().div(t.ne(ignoreIndex).float().sum());

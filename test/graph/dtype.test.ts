@@ -70,7 +70,8 @@ describe('dtype rules', () => {
     expect(castValue(200, 'int8')).toBe(-56);
     expect(castValue(-1, 'uint8')).toBe(255);
     expect(castValue(-2.7, 'int8')).toBe(-2);
-    expect(castValue(2 ** 31 - 1, 'int32')).toBe(2147483520); // through float32, saturating as WGSL's i32()
+    expect(castValue(2 ** 31 - 1, 'int32')).toBe(2 ** 31 - 1);
+    expect(castValue(2 ** 31, 'int32')).toBe(2147483520); // a float saturates, as WGSL's i32()
     expect(castValue(-Infinity, 'int32')).toBe(-(2 ** 31));
     expect(castValue(0.5, 'bool')).toBe(1);
   });
@@ -137,6 +138,87 @@ describe('dtypes on the device', () => {
         const got = Array.from(await t.to(to).data(), Number);
         expect(got, `${from} -> ${to}`).toEqual(src.map((v) => castValue(v, to)));
       }
+    }
+  });
+});
+
+describe('packed storage (float16 two per word; int8, uint8, bool four per word)', () => {
+  const sizes = [1, 3, 5, 7, 33, 130];
+  it('stores 2 or 1 bytes per element and reads every element back', async () => {
+    for (const n of sizes) {
+      const i8 = kn.tensor(Int8Array.from({ length: n }, (_, i) => ((i * 37) % 256) - 128));
+      const u8 = kn.tensor(Uint8Array.from({ length: n }, (_, i) => (i * 91) % 256));
+      const b = kn.tensor(Array.from({ length: n }, (_, i) => (i % 3 ? 1 : 0)), [n], { dtype: 'bool' });
+      const h = kn.tensor(Float32Array.from({ length: n }, (_, i) => (i - 2.3) * 1.7)).to('float16');
+      expect(Array.from(await i8.data()), `int8 ${n}`).toEqual(Array.from({ length: n }, (_, i) => ((i * 37) % 256) - 128));
+      expect(Array.from(await u8.data()), `uint8 ${n}`).toEqual(Array.from({ length: n }, (_, i) => (i * 91) % 256));
+      expect(Array.from(await b.data()), `bool ${n}`).toEqual(Array.from({ length: n }, (_, i) => (i % 3 ? 1 : 0)));
+      expect(Array.from(await h.data(), Number), `float16 ${n}`).toEqual(Array.from({ length: n }, (_, i) => f16round(Math.fround((i - 2.3) * 1.7))));
+    }
+    const bytes = (dtype: DType) => { const before = kn.memoryStats().bytesInUse; kn.zeros([8192], { dtype }); return kn.memoryStats().bytesInUse - before; };
+    expect([bytes('float32'), bytes('float16'), bytes('int8'), bytes('uint8'), bytes('bool')]).toEqual([32768, 16384, 8192, 8192, 8192]);
+  });
+  it('elementwise kernels with several packed outputs of different widths, at odd sizes', async () => {
+    for (const n of [1, 6, 33]) {
+      const x = kn.tensor(Float32Array.from({ length: n }, (_, i) => i * 0.75 - 7));
+      const f = kn.compile((t: kn.Tensor) => {
+        const h = t.to('float16'), q = t.to('int8'), pos = t.gt(0), w = t.mul(2);
+        return [h, q, pos, w, h.add(q), q.mul(q)];
+      });
+      const [h, q, pos, w, hq, qq] = await f(x);
+      const xs = Array.from({ length: n }, (_, i) => i * 0.75 - 7);
+      expect(Array.from(await h.data(), Number)).toEqual(xs.map((v) => f16round(v)));
+      expect(Array.from(await q.data())).toEqual(xs.map((v) => castValue(v, 'int8')));
+      expect(Array.from(await pos.data())).toEqual(xs.map((v) => +(v > 0)));
+      expect(Array.from(await w.data())).toEqual(xs.map((v) => v * 2));
+      expect(hq.dtype).toBe('float16');
+      expect(Array.from(await hq.data(), Number)).toEqual(xs.map((v) => f16round(f16round(v) + castValue(v, 'int8'))));
+      expect(Array.from(await qq.data())).toEqual(xs.map((v) => castValue(castValue(v, 'int8') ** 2, 'int8')));
+    }
+  });
+  it('views of packed tensors read the right bytes (slice, permute, flip, expand, cat of many)', async () => {
+    const vals = Array.from({ length: 5 * 7 }, (_, i) => (i * 13) % 200 - 100);
+    const x = kn.tensor(vals, [5, 7], { dtype: 'int8' });
+    const at = (r: number, c: number) => vals[r * 7 + c];
+    expect(Array.from(await x.slice([1, 2], [4, 7], [2, 3]).clone().data())).toEqual([at(1, 2), at(1, 5), at(3, 2), at(3, 5)]);
+    expect(Array.from(await x.t().clone().data())).toEqual(Array.from({ length: 35 }, (_, f) => at(f % 5, Math.floor(f / 5))));
+    expect(Array.from(await x.flip(1).narrow(0, 4, 1).clone().data())).toEqual([6, 5, 4, 3, 2, 1, 0].map((c) => at(4, c)));
+    const parts = Array.from({ length: 9 }, (_, i) => kn.tensor([i, 5 - i, 2 * i], [3], { dtype: 'int8' }));
+    expect(Array.from(await kn.cat(parts).data())).toEqual(Array.from({ length: 9 }, (_, i) => [i, 5 - i, 2 * i]).flat());
+    const m = kn.tensor([1, 0, 1], [3, 1], { dtype: 'bool' }).expand(3, 5);
+    expect(Array.from(await m.logicalNot().data())).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+  });
+  it('reductions and row ops compute in the wide dtype and give PyTorch\'s result dtypes', async () => {
+    const q = kn.tensor(Int8Array.of(100, 100, -7, 3, 127, -128), [2, 3]);
+    const s = q.sum(1);
+    expect(s.dtype).toBe('int32');
+    expect(Array.from(await s.data())).toEqual([193, 2]); // no int8 wrap-around in the sum
+    const mx = q.max(1);
+    expect(mx.dtype).toBe('int8');
+    expect(Array.from(await mx.data())).toEqual([100, 127]);
+    expect(Array.from(await q.argmin(1).data())).toEqual([2, 2]);
+    const hx = [0.1, 2.5, -1, 3.25];
+    const h = kn.tensor(hx, [4], { dtype: 'float16' });
+    const sm = h.softmax(0);
+    expect(sm.dtype).toBe('float16');
+    const hr = hx.map((v) => f16round(v)), m = Math.max(...hr), z = hr.reduce((a, v) => a + Math.exp(v - m), 0);
+    const got = Array.from(await sm.data(), Number);
+    hr.forEach((v, i) => expect(Math.abs(got[i] - Math.exp(v - m) / z)).toBeLessThanOrEqual(2 ** -11 * (Math.exp(v - m) / z) + 1e-7));
+    expect(h.sum().dtype).toBe('float16');
+    expect(await h.sum().item()).toBe(f16round(hr.reduce((a, v) => a + v, 0)));
+  });
+  it('matmul of float16 operands accumulates in float32 (against float64 on the rounded inputs)', async () => {
+    const M = 7, K = 65, N = 5;
+    const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i) * 3), b = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i * 0.7));
+    const A = kn.tensor(a, [M, K]).to('float16'), B = kn.tensor(b, [K, N]).to('float16');
+    const c = A.matmul(B);
+    expect(c.dtype).toBe('float32');
+    const got = await c.data();
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+      let s = 0, mag = 0;
+      for (let k = 0; k < K; k++) { const t = f16round(a[i * K + k]) * f16round(b[k * N + j]); s += t; mag += Math.abs(t); }
+      // float32 accumulation of K exact products: |error| <= K * eps32 * sum|terms|
+      expect(Math.abs(got[i * N + j] - s), `(${i}, ${j})`).toBeLessThanOrEqual(K * 2 ** -24 * mag);
     }
   });
 });

@@ -207,6 +207,7 @@ describe('views and data movement', () => {
     ['indexSelect dim 1', [7, 5], (x, L) => x.indexSelect(1, L.ints([9], 5))],
     ['gather', [7, 5], (x, L) => x.gather(1, L.ints([7, 9], 5))],
     ['gather dim 0', [7, 5], (x, L) => x.gather(0, L.ints([3, 5], 7))],
+    ['flip', [7, 5, 3], (x) => x.flip([0, 2]).mul(x)],
   ];
   cases.forEach(([name, shape, f], i) => {
     it(name, async () => {

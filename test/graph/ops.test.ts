@@ -292,6 +292,24 @@ describe('views and data movement (exact)', () => {
     await expectMatchesReference(x.narrow(-1, 6, 1), L, EXACT, 'narrow to 1');
   });
 
+  it('flip along one, two and all dims (against reversed arrays, and the reference)', async () => {
+    const L = fresh(435);
+    const x = L.randn([7, 33, 5]);
+    const v = await x.data();
+    const want = (dims: number[]) => Float32Array.from({ length: 7 * 33 * 5 }, (_, f) => {
+      const i = [Math.floor(f / 165), Math.floor(f / 5) % 33, f % 5];
+      for (const d of dims) i[d] = [7, 33, 5][d] - 1 - i[d];
+      return v[i[0] * 165 + i[1] * 5 + i[2]];
+    });
+    for (const dims of [[0], [1], [2], [0, 2], [0, 1, 2]]) {
+      expect(Array.from(await x.flip(dims).data()), `flip [${dims}]`).toEqual(Array.from(want(dims)));
+      await expectMatchesReference(x.flip(dims).mul(2), L, ROUNDED, `flip [${dims}] * 2`);
+    }
+    expect(Array.from(await x.flip(-1).flip(-1).data())).toEqual(Array.from(v));
+    expect(() => x.flip([0, -3])).toThrow(/dims must be distinct, got \[0,0\]/);
+    expect(() => x.flip(3)).toThrow(/flip: dim 3 is out of range/);
+  });
+
   it('pad', async () => {
     const L = fresh(440);
     const x = L.randn([7, 33]);

@@ -1,10 +1,13 @@
 // Flash attention as graph ops, defined once: 'attention' (the forward, packing O and the
 // per-row logsumexp as [..., L, Ev + 1]) and the two halves of its backward, 'attentionGradQ'
 // ([..., L, E]) and 'attentionGradKV' (dK and dV packed as [..., S, E + Ev]). Shape rules and
-// float64 references live here; the lowering is lowerAttention in lower.ts with the kernels
-// of src/shaders/attention.ts. Leading (batch) dims of every input broadcast.
-import { type Node, type Shape, broadcastShapes, numel } from '../ir.js';
-import { ravel, unravel } from './structural.js';
+// float64 references and the lowering (the kernels of src/shaders/attention.ts) live here.
+// Leading (batch) dims of every input broadcast. The gradient is wired by
+// F.scaledDotProductAttention (customGradient), which builds the two backward ops.
+import { type Node, type Shape, broadcastShapes, numel, ravelIndex as ravel, unravelIndex as unravel } from '../ir.js';
+import { f32Literal as f32 } from '../dtype.js';
+import type { KernelDef } from './types.js';
+import { attentionKernel, attentionBlock, attentionLayout } from '../../shaders/attention.js';
 
 export type AttentionOp = 'attention' | 'attentionGradQ' | 'attentionGradKV';
 
@@ -21,7 +24,7 @@ export interface AttentionAttrs {
 /** The operands of an attention node, in input order: q, k, v, [mask], [rand], then dO and the forward's packed output for the gradients. */
 export interface AttentionInputs<T> { q: T; k: T; v: T; mask?: T; rand?: T; dO?: T; packed?: T }
 
-export function attentionInputs<T>(op: string, attrs: AttentionAttrs, inputs: T[]): AttentionInputs<T> {
+export function attentionInputs<T>(op: string, attrs: AttentionAttrs, inputs: readonly T[]): AttentionInputs<T> {
   const [q, k, v, ...rest] = inputs;
   const r: AttentionInputs<T> = { q, k, v };
   if (attrs.mask !== 'none') r.mask = rest.shift();
@@ -125,3 +128,61 @@ export function refAttention(n: Node, values: Float64Array[]): Float64Array {
   }
   return out;
 }
+
+/**
+ * Flash attention: each operand becomes a function of (batch, row, column) that reads it in
+ * place (strided views, broadcast batch dims and masks are index arithmetic; dropout's uniform
+ * numbers are the rand hash at the score's own index, so forward and backward agree).
+ */
+const lowerAttention: KernelDef<AttentionAttrs>['lower'] = (b, core, ctx) => {
+  const attrs = core.attrs as AttentionAttrs;
+  const ins = attentionInputs(core.op, attrs, core.inputs);
+  const { L, S, E, Ev } = attentionDims(ins.q.shape, ins.k.shape, ins.v.shape);
+  const batch = core.shape.slice(0, -2);
+  const fns: string[] = [];
+  const loader = (name: string, n: Node, type: string, wrap = (x: string) => x) => {
+    const body = b.scoped(() => {
+      const bd = b.dims({ flat: 'bi' }, batch), r = n.shape.length;
+      // the input's leading dims are the batch's last ones; size-1 dims broadcast
+      const dims = n.shape.map((d, k) => (d === 1 ? '0u' : k === r - 2 ? 'i' : k === r - 1 ? 'j' : bd[batch.length - (r - 2) + k]));
+      b.emit(`return ${wrap(b.value(n, { dims }))};`);
+    });
+    fns.push(`fn ${name}(bi: u32, i: u32, j: u32) -> ${type} {\n${body}\n}`);
+  };
+  loader('kn_q', ins.q, 'f32');
+  loader('kn_k', ins.k, 'f32');
+  loader('kn_v', ins.v, 'f32');
+  if (ins.mask) loader('kn_mask', ins.mask, attrs.mask === 'bool' ? 'bool' : 'f32');
+  if (ins.rand) loader('kn_keep', ins.rand, 'f32', (r) => `select(0.0, ${f32(1 / (1 - attrs.dropoutP))}, ${r} >= ${f32(attrs.dropoutP)})`);
+  if (ins.dO) loader('kn_do', ins.dO, 'f32');
+  if (ins.packed) loader('kn_o', ins.packed, 'f32');
+  const [R, C] = core.shape.slice(-2);
+  const store = b.scoped(() => b.store(core, `(bi * ${R}u + r) * ${C}u + c`, 'value'));
+  fns.push(`fn kn_store(bi: u32, r: u32, c: u32, value: f32) {\n${store}\n}`);
+  b.checkBindings('attention');
+  const block = attentionBlock(E, Ev, ctx.workgroupStorage);
+  if (!block) throw new Error(`internal: attention head dims ${E} + ${Ev} do not fit in workgroup memory (the front end should have used the composite; a Kiln bug)`);
+  return attentionKernel({
+    mode: core.op === 'attention' ? 'forward' : core.op === 'attentionGradQ' ? 'gradQ' : 'gradKV',
+    buffers: b.decls(), prelude: [b.prelude, ...fns].join('\n'), batch: numel(batch), L, S, E, Ev,
+    scale: attrs.scale, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand,
+    ...attentionLayout(core.op === 'attentionGradKV' ? S : L, E, Ev, !!ctx.software, ctx.maxInvocations), block, maxPerDim: ctx.maxPerDim,
+  });
+};
+
+function def(op: AttentionOp): KernelDef<AttentionAttrs> {
+  return {
+    family: 'attention',
+    infer: (inputs, attrs) => {
+      const { q, k, v } = attentionInputs(op, attrs, inputs);
+      return { shape: attentionShape(op, q.shape, k.shape, v.shape), dtype: 'float32' };
+    },
+    ref: (n, ins) => refAttention(n, ins),
+    lower: lowerAttention,
+  };
+}
+
+export type AttentionOpAttrs = { [K in AttentionOp]: AttentionAttrs };
+export const ATTENTION_OPS: { [K in AttentionOp]: KernelDef<AttentionAttrs> } = {
+  attention: def('attention'), attentionGradQ: def('attentionGradQ'), attentionGradKV: def('attentionGradKV'),
+};

@@ -1,22 +1,24 @@
 // Elementwise ops, one table entry each: float64 reference, WGSL expression (so fusion can
 // compose them), and gradient written in other ops. Inputs of an elementwise node already
 // have the node's shape: the front end inserts broadcasts (expand) explicitly.
-import type { Tensor } from '../tensor.js';
 import { type DType, isFloat, castValue, f32Literal as f32, DTYPE_PRELUDE } from '../dtype.js';
+import { shapeStr, sameShape } from '../ir.js';
+import type { ElementwiseDef } from './types.js';
 
-type T = Tensor;
-export interface ElementwiseDef {
-  arity: 1 | 2 | 3;
-  /** float64 reference on one element */
-  ref: (args: number[], attrs: any) => number;
-  /** WGSL expression from argument expressions; `ty` is the WGSL type of the result */
-  wgsl: (args: string[], attrs: any, ty: string) => string;
-  /** gradient for each input given the output gradient g; null: no gradient flows */
-  grad?: (g: T, args: T[], out: T, attrs: any) => (T | null)[];
-  /** result dtype from input dtypes (default: the first input's) */
-  dtype?: (d: DType[]) => DType;
-  /** which dtypes are accepted (default: numeric) */
-  accepts?: 'float' | 'numeric' | 'bool' | 'any';
+type NoAttrs = Record<string, never>;
+
+/** An entry with the family's shape rule: every input already has the node's shape. */
+function ew<A = NoAttrs>(d: Omit<ElementwiseDef<A>, 'family' | 'infer'>): ElementwiseDef<A> {
+  return {
+    family: 'elementwise',
+    infer: (ins, attrs) => {
+      if (ins.length !== d.arity || ins.some((x) => !sameShape(x.shape, ins[0].shape))) {
+        throw new Error(`internal: an elementwise node takes ${d.arity} inputs of one shape, got ${ins.map((x) => shapeStr(x.shape)).join(', ')} (a Kiln bug)`);
+      }
+      return { shape: ins[0].shape.slice(), dtype: d.dtype ? d.dtype(ins.map((x) => x.dtype), attrs) : ins[0].dtype };
+    },
+    ...d,
+  };
 }
 
 const SQRT_2_PI = Math.sqrt(2 / Math.PI);
@@ -33,49 +35,48 @@ const erf = (x: number): number => {
   const r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
   return x < 0 ? -r : r;
 };
-export { erf as erfRef, isFloat };
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const bool = () => 'bool' as DType;
 // WGSL erf: no builtin, so Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7, below f32's ulp near 1)
 const ERF = (x: string) => `kn_erf(${x})`;
 
-export const ELEMENTWISE: Record<string, ElementwiseDef> = {
+const TABLE = {
   // ---- unary
-  neg: { arity: 1, ref: ([a]) => -a, wgsl: ([a]) => `(-${a})`, grad: (g) => [g.neg()] },
-  exp: { arity: 1, accepts: 'float', ref: ([a]) => Math.exp(a), wgsl: ([a]) => `exp(${a})`, grad: (g, _, out) => [g.mul(out)] },
-  log: { arity: 1, accepts: 'float', ref: ([a]) => Math.log(a), wgsl: ([a]) => `log(${a})`, grad: (g, [a]) => [g.div(a)] },
-  sqrt: { arity: 1, accepts: 'float', ref: ([a]) => Math.sqrt(a), wgsl: ([a]) => `sqrt(${a})`, grad: (g, _, out) => [g.div(out.mul(2))] },
-  rsqrt: { arity: 1, accepts: 'float', ref: ([a]) => 1 / Math.sqrt(a), wgsl: ([a]) => `inverseSqrt(${a})`, grad: (g, [a], out) => [g.mul(out).div(a).mul(-0.5)] },
-  abs: { arity: 1, ref: ([a]) => Math.abs(a), wgsl: ([a]) => `abs(${a})`, grad: (g, [a]) => [g.mul(a.sign())] },
-  sign: { arity: 1, ref: ([a]) => Math.sign(a), wgsl: ([a]) => `sign(${a})`, grad: () => [null] },
-  sin: { arity: 1, accepts: 'float', ref: ([a]) => Math.sin(a), wgsl: ([a]) => `sin(${a})`, grad: (g, [a]) => [g.mul(a.cos())] },
-  cos: { arity: 1, accepts: 'float', ref: ([a]) => Math.cos(a), wgsl: ([a]) => `cos(${a})`, grad: (g, [a]) => [g.mul(a.sin()).neg()] },
-  floor: { arity: 1, accepts: 'float', ref: ([a]) => Math.floor(a), wgsl: ([a]) => `floor(${a})`, grad: () => [null] },
-  erf: { arity: 1, accepts: 'float', ref: ([a]) => erf(a), wgsl: ([a]) => ERF(a), grad: (g, [a]) => [g.mul(a.mul(a).neg().exp().mul(2 / Math.sqrt(Math.PI)))] },
-  relu: { arity: 1, ref: ([a]) => Math.max(a, 0), wgsl: ([a], _, ty) => `max(${a}, ${ty}(0))`, grad: (g, _, out) => [g.mul(out.gt(0).cast(g.dtype))] },
-  leakyRelu: {
+  neg: ew({ arity: 1, ref: ([a]) => -a, wgsl: ([a]) => `(-${a})`, grad: (g) => [g.neg()] }),
+  exp: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.exp(a), wgsl: ([a]) => `exp(${a})`, grad: (g, _, out) => [g.mul(out)] }),
+  log: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.log(a), wgsl: ([a]) => `log(${a})`, grad: (g, [a]) => [g.div(a)] }),
+  sqrt: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.sqrt(a), wgsl: ([a]) => `sqrt(${a})`, grad: (g, _, out) => [g.div(out.mul(2))] }),
+  rsqrt: ew({ arity: 1, accepts: 'float', ref: ([a]) => 1 / Math.sqrt(a), wgsl: ([a]) => `inverseSqrt(${a})`, grad: (g, [a], out) => [g.mul(out).div(a).mul(-0.5)] }),
+  abs: ew({ arity: 1, ref: ([a]) => Math.abs(a), wgsl: ([a]) => `abs(${a})`, grad: (g, [a]) => [g.mul(a.sign())] }),
+  sign: ew({ arity: 1, ref: ([a]) => Math.sign(a), wgsl: ([a]) => `sign(${a})`, grad: () => [null] }),
+  sin: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.sin(a), wgsl: ([a]) => `sin(${a})`, grad: (g, [a]) => [g.mul(a.cos())] }),
+  cos: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.cos(a), wgsl: ([a]) => `cos(${a})`, grad: (g, [a]) => [g.mul(a.sin()).neg()] }),
+  floor: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.floor(a), wgsl: ([a]) => `floor(${a})`, grad: () => [null] }),
+  erf: ew({ arity: 1, accepts: 'float', ref: ([a]) => erf(a), wgsl: ([a]) => ERF(a), grad: (g, [a]) => [g.mul(a.mul(a).neg().exp().mul(2 / Math.sqrt(Math.PI)))] }),
+  relu: ew({ arity: 1, ref: ([a]) => Math.max(a, 0), wgsl: ([a], _, ty) => `max(${a}, ${ty}(0))`, grad: (g, _, out) => [g.mul(out.gt(0).cast(g.dtype))] }),
+  leakyRelu: ew<{ negativeSlope: number }>({
     arity: 1, accepts: 'float', ref: ([a], { negativeSlope: s }) => (a > 0 ? a : a * s),
     wgsl: ([a], { negativeSlope: s }) => `select(${a} * ${f32(s)}, ${a}, ${a} > 0.0)`,
     grad: (g, [a], _, { negativeSlope: s }) => [g.mul(a.gt(0).where(1, s))],
-  },
-  elu: {
+  }),
+  elu: ew<{ alpha: number }>({
     arity: 1, accepts: 'float', ref: ([a], { alpha }) => (a > 0 ? a : alpha * (Math.exp(a) - 1)),
     wgsl: ([a], { alpha }) => `select(${f32(alpha)} * (exp(${a}) - 1.0), ${a}, ${a} > 0.0)`,
     grad: (g, [a], out, { alpha }) => [g.mul(a.gt(0).where(1, out.add(alpha)))],
-  },
-  sigmoid: { arity: 1, accepts: 'float', ref: ([a]) => sigmoid(a), wgsl: ([a]) => `(1.0 / (1.0 + exp(-${a})))`, grad: (g, _, out) => [g.mul(out).mul(out.neg().add(1))] },
-  tanh: {
+  }),
+  sigmoid: ew({ arity: 1, accepts: 'float', ref: ([a]) => sigmoid(a), wgsl: ([a]) => `(1.0 / (1.0 + exp(-${a})))`, grad: (g, _, out) => [g.mul(out).mul(out.neg().add(1))] }),
+  tanh: ew({
     arity: 1, accepts: 'float', ref: ([a]) => Math.tanh(a),
     // WGSL's tanh overflows to NaN for |x| > ~44 on some drivers; clamp where it is already ±1
     wgsl: ([a]) => `tanh(clamp(${a}, -15.0, 15.0))`,
     grad: (g, _, out) => [g.mul(out.mul(out).neg().add(1))],
-  },
-  softplus: {
+  }),
+  softplus: ew<{ beta: number; threshold: number }>({
     arity: 1, accepts: 'float', ref: ([a], { beta, threshold }) => (a * beta > threshold ? a : Math.log1p(Math.exp(a * beta)) / beta),
     wgsl: ([a], { beta, threshold }) => `select(log(1.0 + exp(${a} * ${f32(beta)})) / ${f32(beta)}, ${a}, ${a} * ${f32(beta)} > ${f32(threshold)})`,
     grad: (g, [a], _, { beta, threshold }) => [g.mul(a.mul(beta).gt(threshold).where(1, a.mul(beta).sigmoid()))],
-  },
-  gelu: {
+  }),
+  gelu: ew({
     arity: 1, accepts: 'float', ref: ([a]) => 0.5 * a * (1 + erf(a / Math.SQRT2)),
     wgsl: ([a]) => `(0.5 * ${a} * (1.0 + ${ERF(`${a} * 0.70710678118654752`)}))`,
     grad: (g, [a]) => {
@@ -83,8 +84,8 @@ export const ELEMENTWISE: Record<string, ElementwiseDef> = {
       const pdf = a.mul(a).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
       return [g.mul(cdf.add(a.mul(pdf)))];
     },
-  },
-  geluTanh: {
+  }),
+  geluTanh: ew({
     arity: 1, accepts: 'float', ref: ([a]) => 0.5 * a * (1 + Math.tanh(SQRT_2_PI * (a + 0.044715 * a ** 3))),
     wgsl: ([a]) => `(0.5 * ${a} * (1.0 + tanh(clamp(${f32(SQRT_2_PI)} * (${a} + 0.044715 * ${a} * ${a} * ${a}), -15.0, 15.0))))`,
     grad: (g, [a]) => {
@@ -93,25 +94,25 @@ export const ELEMENTWISE: Record<string, ElementwiseDef> = {
       const dInner = a.mul(a).mul(3 * 0.044715).add(1).mul(SQRT_2_PI);
       return [g.mul(t.add(1).mul(0.5).add(a.mul(0.5).mul(t.mul(t).neg().add(1)).mul(dInner)))];
     },
-  },
-  silu: {
+  }),
+  silu: ew({
     arity: 1, accepts: 'float', ref: ([a]) => a * sigmoid(a), wgsl: ([a]) => `(${a} / (1.0 + exp(-${a})))`,
     grad: (g, [a]) => { const s = a.sigmoid(); return [g.mul(s.mul(a.mul(s.neg().add(1)).add(1)))]; },
-  },
-  cast: {
+  }),
+  cast: ew<{ dtype: DType }>({
     arity: 1, accepts: 'any', ref: ([a], { dtype }) => castValue(a, dtype),
     wgsl: ([a], _, ty) => (ty === 'bool' ? `(${a} != 0)` : `${ty}(${a})`),
-    dtype: (_d) => 'float32', // replaced per node by attrs.dtype (see tensor.cast)
+    dtype: (_, { dtype }) => dtype,
     grad: (g, [a]) => [isFloat(a.dtype) ? g.cast(a.dtype) : null],
-  },
-  copy: { arity: 1, accepts: 'any', ref: ([a]) => a, wgsl: ([a]) => a, grad: (g) => [g] },
-  logicalNot: { arity: 1, accepts: 'bool', ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(!${a})`, dtype: bool },
+  }),
+  copy: ew({ arity: 1, accepts: 'any', ref: ([a]) => a, wgsl: ([a]) => a, grad: (g) => [g] }),
+  logicalNot: ew({ arity: 1, accepts: 'bool', ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(!${a})`, dtype: bool }),
   // ---- binary
-  add: { arity: 2, ref: ([a, b]) => a + b, wgsl: ([a, b]) => `(${a} + ${b})`, grad: (g) => [g, g] },
-  sub: { arity: 2, ref: ([a, b]) => a - b, wgsl: ([a, b]) => `(${a} - ${b})`, grad: (g) => [g, g.neg()] },
-  mul: { arity: 2, ref: ([a, b]) => a * b, wgsl: ([a, b]) => `(${a} * ${b})`, grad: (g, [a, b]) => [g.mul(b), g.mul(a)] },
-  div: { arity: 2, ref: ([a, b]) => a / b, wgsl: ([a, b]) => `(${a} / ${b})`, grad: (g, [a, b]) => [g.div(b), g.mul(a).div(b.mul(b)).neg()] },
-  pow: {
+  add: ew({ arity: 2, ref: ([a, b]) => a + b, wgsl: ([a, b]) => `(${a} + ${b})`, grad: (g) => [g, g] }),
+  sub: ew({ arity: 2, ref: ([a, b]) => a - b, wgsl: ([a, b]) => `(${a} - ${b})`, grad: (g) => [g, g.neg()] }),
+  mul: ew({ arity: 2, ref: ([a, b]) => a * b, wgsl: ([a, b]) => `(${a} * ${b})`, grad: (g, [a, b]) => [g.mul(b), g.mul(a)] }),
+  div: ew({ arity: 2, ref: ([a, b]) => a / b, wgsl: ([a, b]) => `(${a} / ${b})`, grad: (g, [a, b]) => [g.div(b), g.mul(a).div(b.mul(b)).neg()] }),
+  pow: ew({
     arity: 2, accepts: 'float', ref: ([a, b]) => Math.pow(a, b),
     // WGSL pow is undefined for a < 0; PyTorch gives real results for integral exponents
     wgsl: ([a, b]) => `kn_pow(${a}, ${b})`,
@@ -119,30 +120,30 @@ export const ELEMENTWISE: Record<string, ElementwiseDef> = {
       g.mul(b).mul(a.pow(b.sub(1))),
       g.mul(out).mul(a.gt(0).where(a.abs().log(), 0)),
     ],
-  },
-  maximum: {
+  }),
+  maximum: ew({
     arity: 2, ref: ([a, b]) => Math.max(a, b), wgsl: ([a, b]) => `max(${a}, ${b})`,
     // ties split the gradient evenly, as PyTorch does
     grad: (g, [a, b]) => { const w = a.gt(b).where(1, a.eq(b).where(0.5, 0)); return [g.mul(w), g.mul(w.neg().add(1))]; },
-  },
-  minimum: {
+  }),
+  minimum: ew({
     arity: 2, ref: ([a, b]) => Math.min(a, b), wgsl: ([a, b]) => `min(${a}, ${b})`,
     grad: (g, [a, b]) => { const w = a.lt(b).where(1, a.eq(b).where(0.5, 0)); return [g.mul(w), g.mul(w.neg().add(1))]; },
-  },
-  eq: { arity: 2, accepts: 'any', ref: ([a, b]) => +(a === b), wgsl: ([a, b]) => `(${a} == ${b})`, dtype: bool },
-  ne: { arity: 2, accepts: 'any', ref: ([a, b]) => +(a !== b), wgsl: ([a, b]) => `(${a} != ${b})`, dtype: bool },
-  lt: { arity: 2, ref: ([a, b]) => +(a < b), wgsl: ([a, b]) => `(${a} < ${b})`, dtype: bool },
-  le: { arity: 2, ref: ([a, b]) => +(a <= b), wgsl: ([a, b]) => `(${a} <= ${b})`, dtype: bool },
-  gt: { arity: 2, ref: ([a, b]) => +(a > b), wgsl: ([a, b]) => `(${a} > ${b})`, dtype: bool },
-  ge: { arity: 2, ref: ([a, b]) => +(a >= b), wgsl: ([a, b]) => `(${a} >= ${b})`, dtype: bool },
-  logicalAnd: { arity: 2, accepts: 'bool', ref: ([a, b]) => +(a && b), wgsl: ([a, b]) => `(${a} & ${b})`, dtype: bool },
-  logicalOr: { arity: 2, accepts: 'bool', ref: ([a, b]) => +(a || b), wgsl: ([a, b]) => `(${a} | ${b})`, dtype: bool },
+  }),
+  eq: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a === b), wgsl: ([a, b]) => `(${a} == ${b})`, dtype: bool }),
+  ne: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a !== b), wgsl: ([a, b]) => `(${a} != ${b})`, dtype: bool }),
+  lt: ew({ arity: 2, ref: ([a, b]) => +(a < b), wgsl: ([a, b]) => `(${a} < ${b})`, dtype: bool }),
+  le: ew({ arity: 2, ref: ([a, b]) => +(a <= b), wgsl: ([a, b]) => `(${a} <= ${b})`, dtype: bool }),
+  gt: ew({ arity: 2, ref: ([a, b]) => +(a > b), wgsl: ([a, b]) => `(${a} > ${b})`, dtype: bool }),
+  ge: ew({ arity: 2, ref: ([a, b]) => +(a >= b), wgsl: ([a, b]) => `(${a} >= ${b})`, dtype: bool }),
+  logicalAnd: ew({ arity: 2, accepts: 'bool', ref: ([a, b]) => +(a && b), wgsl: ([a, b]) => `(${a} & ${b})`, dtype: bool }),
+  logicalOr: ew({ arity: 2, accepts: 'bool', ref: ([a, b]) => +(a || b), wgsl: ([a, b]) => `(${a} | ${b})`, dtype: bool }),
   // ---- ternary
-  where: {
+  where: ew({
     arity: 3, accepts: 'any', ref: ([c, a, b]) => (c ? a : b), wgsl: ([c, a, b]) => `select(${b}, ${a}, ${c})`,
     dtype: (d) => d[1],
     grad: (g, [c]) => [null, c.where(g, 0), c.where(0, g)],
-  },
+  }),
 };
 
 /** Helper functions every elementwise kernel may call. */
@@ -160,3 +161,6 @@ fn kn_pow(a: f32, b: f32) -> f32 {
   return select(m, -m, (i32(b) & 1) == 1);
 }
 `;
+
+export const ELEMENTWISE = TABLE;
+export type ElementwiseOp = keyof typeof TABLE;
