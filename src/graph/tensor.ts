@@ -99,6 +99,7 @@ export class Tensor {
   neg(): Tensor { return this.un('neg'); }
   exp(): Tensor { return this.un('exp'); }
   log(): Tensor { return this.un('log'); }
+  log1p(): Tensor { return this.un('log1p'); }
   sqrt(): Tensor { return this.un('sqrt'); }
   rsqrt(): Tensor { return this.un('rsqrt'); }
   abs(): Tensor { return this.un('abs'); }

@@ -110,6 +110,7 @@ const UNARY: Un[] = [
   { name: 'pow -1.5', f: (x) => x.pow(-1.5), domain: [0.5, 3] },
   { name: 'clamp', f: (x) => x.clamp(-0.5, 0.7) },
   { name: 'chain', f: (x) => x.mul(x).add(1).log().mul(x.sigmoid()).sub(x.div(3).tanh()) },
+  { name: 'log1p', f: (x) => x.log1p(), domain: [-0.5, 3] },
 ];
 
 describe('elementwise', () => {

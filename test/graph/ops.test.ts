@@ -64,6 +64,10 @@ const UNARY: Un[] = [
   // log(1 + exp(x)) loses relative precision where exp(x) << 1; atol 1e-6 covers it
   { name: 'softplus', f: (x) => x.softplus(), tol: TRANSC, domain: [-10, 25] },
   { name: 'softplus beta 2', f: (x) => x.softplus(2, 5), tol: TRANSC, domain: [-5, 5] },
+  // near 0, where log(1 + x) would cancel (relative error up to ~6%): a few ulp only without
+  // cancellation, so no absolute slack
+  { name: 'log1p near 0', f: (x) => x.mul(1e-6).log1p(), tol: { rtol: 1e-5, atol: 1e-30 }, domain: [-1, 1] },
+  { name: 'log1p', f: (x) => x.log1p(), tol: TRANSC, domain: [-0.9, 20] },
 ];
 
 describe('elementwise unary and activations', () => {
