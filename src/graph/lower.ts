@@ -22,7 +22,22 @@ const storeType = (d: DType): ElemType => DTYPE_INFO[d].storage;
 /** The element index where a storage starts (its byte offset in elements of dtype d). */
 const elementOffset = (s: Storage, d: DType): number => s.byteOffset / DTYPE_INFO[d].itemBytes;
 
-const PRELUDE = `${ELEMENTWISE_PRELUDE}${RAND_PRELUDE}`;
+/** The helper functions kernels may call, by name; a kernel gets those it calls (helpers). */
+const HELPERS = new Map([...`${ELEMENTWISE_PRELUDE}${RAND_PRELUDE}`.matchAll(/^fn (kn_\w+)\(.*}$|^fn (kn_\w+)\([^]*?\n}$/gm)].map((m) => [m[1] ?? m[2], m[0]]));
+/** Where a kernel's helper functions go (emitters place the prelude; helpers() fills it in). */
+const PRELUDE = '// kn:helpers';
+
+/** The kernel with the helpers it calls (and those they call) in place of PRELUDE. */
+function helpers(wgsl: string): string {
+  const used = new Set<string>(), todo = [wgsl];
+  while (todo.length) {
+    for (const m of todo.pop()!.matchAll(/\b(kn_\w+)\(/g)) {
+      const code = HELPERS.get(m[1]);
+      if (code && !used.has(m[1])) { used.add(m[1]); todo.push(code.slice(code.indexOf('{'))); }
+    }
+  }
+  return wgsl.replace(PRELUDE, [...HELPERS].filter(([name]) => used.has(name)).map(([, code]) => code).join('\n'));
+}
 
 class Builder implements KernelBuilder {
   private blocks: string[][] = [[]];
@@ -267,6 +282,10 @@ class Builder implements KernelBuilder {
 }
 
 export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispatch[] {
+  return lowerKernels(g, sched, ctx).map((d) => ({ ...d, wgsl: helpers(d.wgsl) }));
+}
+
+function lowerKernels(g: Group, sched: Schedule, ctx: LowerContext): Dispatch[] {
   const b = new Builder(ctx, g, sched);
   if (g.kind === 'concat') return lowerConcat(g, ctx);
   if (g.kind === 'elementwise') {
