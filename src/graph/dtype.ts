@@ -24,31 +24,32 @@ export interface DTypeInfo {
   readonly normalize?: string;
   /** the 32-bit dtype a kernel op (a reduction, a row op) computes and stores this dtype's results in */
   readonly wide: DType;
-  /** packed dtypes (several per word): the value from its bits (a u32 expression) */
-  readonly unpack?: (bits: string) => string;
+  /** packed dtypes (several per word): element `lane` of a u32 word, as a compute value */
+  readonly unpack?: (word: string, lane: string) => string;
   /** packed dtypes: the bits of a value (low bits of a u32 expression) */
   readonly pack?: (value: string) => string;
 }
 
 export const DTYPE_INFO: { readonly [K in DType]: DTypeInfo } = {
   float32: { category: 'float', itemBytes: 4, storage: 'f32', compute: 'f32', rank: 2, wide: 'float32' },
-  // two per word, computed in f32 (rounded after every op); bit-exact conversions of our own
+  // two per word, computed in f32 (rounded after every op); unpack2x16float is exact (tested on
+  // all 65536 patterns), pack2x16float leaves overflow undefined: packing is our own kn_f16_bits
   float16: {
     category: 'float', itemBytes: 2, storage: 'u32', compute: 'f32', rank: 1, normalize: 'kn_f16_round', wide: 'float32',
-    unpack: (b) => `kn_f16_value(${b})`, pack: (v) => `kn_f16_bits(${v})`,
+    unpack: (w, lane) => `unpack2x16float(${w})[${lane}]`, pack: (v) => `kn_f16_bits(${v})`,
   },
   int32: { category: 'int', itemBytes: 4, storage: 'i32', compute: 'i32', min: -(2 ** 31), max: 2 ** 31 - 1, rank: 3, wide: 'int32' },
   int8: {
     category: 'int', itemBytes: 1, storage: 'u32', compute: 'i32', min: -128, max: 127, rank: 1, normalize: 'kn_wrap_i8', wide: 'int32',
-    unpack: (b) => `((bitcast<i32>(${b}) << 24u) >> 24u)`, pack: (v) => `(bitcast<u32>(${v}) & 255u)`,
+    unpack: (w, lane) => `extractBits(bitcast<i32>(${w}), ${lane} * 8u, 8u)`, pack: (v) => `(bitcast<u32>(${v}) & 255u)`,
   },
   uint8: {
     category: 'int', itemBytes: 1, storage: 'u32', compute: 'i32', min: 0, max: 255, rank: 1, normalize: 'kn_wrap_u8', wide: 'int32',
-    unpack: (b) => `bitcast<i32>(${b})`, pack: (v) => `(bitcast<u32>(${v}) & 255u)`,
+    unpack: (w, lane) => `bitcast<i32>(extractBits(${w}, ${lane} * 8u, 8u))`, pack: (v) => `(bitcast<u32>(${v}) & 255u)`,
   },
   bool: {
     category: 'bool', itemBytes: 1, storage: 'u32', compute: 'bool', min: 0, max: 1, rank: 0, wide: 'int32',
-    unpack: (b) => `(${b} != 0u)`, pack: (v) => `select(0u, 1u, ${v})`,
+    unpack: (w, lane) => `(extractBits(${w}, ${lane} * 8u, 8u) != 0u)`, pack: (v) => `select(0u, 1u, ${v})`,
   },
 };
 
@@ -157,7 +158,7 @@ export function f32Literal(v: number): string {
 /**
  * WGSL helpers behind DTYPE_INFO's normalize functions and float16 storage: float32 to
  * float16 bits with rounding to nearest even and overflow to infinity (WGSL's pack2x16float
- * leaves overflow undefined), float16 bits to float32, integer wrap-around.
+ * leaves overflow undefined), and integer wrap-around.
  */
 export const DTYPE_PRELUDE = `
 fn kn_f16_bits(x: f32) -> u32 {
@@ -178,15 +179,7 @@ fn kn_f16_bits(x: f32) -> u32 {
   if (rest > half || (rest == half && (h & 1u) == 1u)) { h = h + 1u; }
   return sign | h;
 }
-fn kn_f16_value(h: u32) -> f32 {
-  let sign = (h & 0x8000u) << 16u;
-  let e = (h >> 10u) & 0x1fu;
-  let m = h & 0x3ffu;
-  if (e == 0x1fu) { return bitcast<f32>(sign | 0x7f800000u | (m << 13u)); }
-  if (e == 0u) { return bitcast<f32>(sign | bitcast<u32>(f32(m) * 5.9604644775390625e-8)); }
-  return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
-}
-fn kn_f16_round(x: f32) -> f32 { return kn_f16_value(kn_f16_bits(x)); }
+fn kn_f16_round(x: f32) -> f32 { return unpack2x16float(kn_f16_bits(x)).x; }
 fn kn_wrap_i8(x: i32) -> i32 { return (x << 24u) >> 24u; }
 fn kn_wrap_u8(x: i32) -> i32 { return x & 255; }
 `;

@@ -118,8 +118,8 @@ class Builder implements KernelBuilder {
       if (per === 1) this.emit(`let ${v} = ${buf}[${e}];`);
       else {
         // a packed element: its bits within the word that holds it
-        const ei = this.bind('e', e), bits = 32 / per;
-        this.emit(`let ${v} = ${info.unpack!(`extractBits(${buf}[${ei} / ${per}u], (${ei} % ${per}u) * ${bits}u, ${bits}u)`)};`);
+        const ei = this.bind('e', e);
+        this.emit(`let ${v} = ${info.unpack!(`${buf}[${ei} / ${per}u]`, `(${ei} % ${per}u)`)};`);
       }
       this.memoSet(k, v);
       return v;

@@ -85,6 +85,16 @@ describe('dtypes on the device', () => {
     const got = await h.float().data();
     xs.forEach((x, i) => expect(Object.is(got[i], f16fromBits(f16bitsRef(x))), `cast of ${x}: got ${got[i]}`).toBe(true));
   });
+  it('reads every float16 bit pattern exactly (subnormals, signed zeros, infinities, NaN)', async () => {
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    const got = await kn.tensor(all).float().data();
+    for (let i = 0; i < 65536; i++) {
+      const want = f16fromBits(i);
+      if (Number.isNaN(want) ? !Number.isNaN(got[i]) : !Object.is(got[i], want)) throw new Error(`float16 bits 0x${i.toString(16)}: got ${got[i]}, want ${want}`);
+    }
+    const back = await kn.tensor(Float32Array.from(all, f16fromBits)).to('float16').data();
+    expect(back).toBeInstanceOf((globalThis as any).Float16Array ?? Float32Array);
+  });
   it('rounds each float16 op, as PyTorch', async () => {
     // 2048 + 1 is not a float16: the sum rounds to 2048 before the subtraction
     const a = kn.tensor([2048, 1, 0.1], [3], { dtype: 'float16' });
