@@ -10,10 +10,11 @@ import { stridedView } from './views.js';
 import type { Storage, SharedBuffer } from '../runtime/buffers.js';
 import type { BufferDecl, ElemType } from '../shaders/common.js';
 import { elementwiseKernel } from '../shaders/elementwise.js';
-import { reduceKernel, type Combine } from '../shaders/reduce.js';
+import { reduceKernel, REDUCE_TUNING, type Combine } from '../shaders/reduce.js';
 import { rowsKernel, momentsKernel } from '../shaders/rows.js';
-import { matmulKernel, vectorLoads, type MatmulTiling } from '../shaders/matmul.js';
-import { attentionKernel, attentionBlock, attentionLayout } from '../shaders/attention.js';
+import { matmulKernel, vectorLoads, operandLayout, MATMUL_TUNING, type MatmulTiling } from '../shaders/matmul.js';
+import { attentionKernel, attentionBlock, ATTENTION_TUNING } from '../shaders/attention.js';
+import type { Tunable } from '../shaders/tunable.js';
 import { attentionInputs, attentionDims, type AttentionAttrs } from './ops/attention.js';
 
 export interface Dispatch { wgsl: string; workgroups: [number, number, number]; buffers: SharedBuffer[] }
@@ -22,7 +23,10 @@ export interface LowerContext {
   storage: Map<Node, Storage>;
   maxPerDim: number;
   maxBindings: number;
+  /** a matmul tiling that wins over `choose` (the quick tier of tiered compilation) */
   tiling?: MatmulTiling;
+  /** picks a tunable emitter's configuration for a problem (src/graph/tuning.ts); absent: the emitter's default */
+  choose?: (t: Tunable<any, any>, problem: unknown) => unknown;
   /** the device has subgroups and they are not switched off (kn.debug.setSubgroups) */
   subgroups?: boolean;
   /** maxComputeWorkgroupStorageSize and maxComputeInvocationsPerWorkgroup (WebGPU's defaults when absent) */
@@ -33,6 +37,9 @@ export interface LowerContext {
 }
 
 const wgslType = (d: DType): string => DTYPE_INFO[d].compute;
+/** The configuration of a tunable emitter for this problem. */
+const pick = <P, C>(ctx: LowerContext, t: Tunable<P, C>, problem: P): C =>
+  (ctx.choose ? ctx.choose(t, problem) : t.default(problem, { software: !!ctx.software, maxInvocations: ctx.maxInvocations ?? 256 })) as C;
 const storeType = (d: DType): ElemType => DTYPE_INFO[d].storage;
 /** The element index where a storage starts (its byte offset in elements of dtype d). */
 const elementOffset = (s: Storage, d: DType): number => s.byteOffset / DTYPE_INFO[d].itemBytes;
@@ -343,9 +350,10 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
         storeOutputs(b, g, sched);
       });
       checkBindings(b, ctx, 'reduction');
+      const config = pick(ctx, REDUCE_TUNING, { op: core.op as Combine, outputs, reduceSize: K, dtype: x.dtype });
       const k = reduceKernel({
         buffers: b.decls(), prelude: PRELUDE, op: core.op as Combine, ty, outputs, reduceSize: K,
-        pre, load, store, maxPerDim: ctx.maxPerDim, software: ctx.software,
+        pre, load, store, maxPerDim: ctx.maxPerDim, config,
       });
       return [{ ...k, buffers: b.bufferList() }];
     }
@@ -390,7 +398,10 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       // vec4 views are read-only bindings: not for a buffer this kernel also writes
       const written = new Set(g.outputs.map((o) => ctx.storage.get(o)?.buf));
       const noStrides = { offset: 0, sb: 0, s0: 0, s1: 0 };
-      const vec = vectorLoads({ batch: B, M, N, K, a: va?.layout ?? { ...noStrides, fn: 'f' }, b: vb?.layout ?? { ...noStrides, fn: 'f' }, tiling: ctx.tiling });
+      const la = va?.layout ?? { ...noStrides, fn: 'f' }, lb = vb?.layout ?? { ...noStrides, fn: 'f' };
+      const dtype = core.inputs.map((i) => i.dtype).join(',');
+      const tiling = ctx.tiling ?? pick(ctx, MATMUL_TUNING, { batch: B, M, N, K, a: operandLayout(la, B), b: operandLayout(lb, B), dtype });
+      const vec = vectorLoads({ batch: B, M, N, K, a: la, b: lb, tiling });
       const useB = !!vb && vec.b && !written.has(vb.s.buf), useA = !!va && useB && vec.a && !written.has(va.s.buf);
       // an operand that is no strided view (sliding windows, padding) is computed by a function
       // of (batch, row, column): the implicit GEMM of a convolution, with no buffer in between
@@ -412,7 +423,7 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       checkBindings(b, ctx, 'matmul');
       const k = matmulKernel({
         buffers: b.decls(), prelude: [PRELUDE, ...fns].join('\n'), batch: B, M, N, K, a, b: bb,
-        epilogue: b.body(), tiling: ctx.tiling, maxPerDim: ctx.maxPerDim,
+        epilogue: b.body(), tiling, maxPerDim: ctx.maxPerDim,
       });
       return [{ ...k, buffers: b.bufferList() }];
     }
@@ -451,12 +462,15 @@ function lowerAttention(g: Group, b: Builder, ctx: LowerContext): Dispatch[] {
   fns.push(`fn kn_store(bi: u32, r: u32, c: u32, value: f32) {\n${store}\n}`);
   checkBindings(b, ctx, 'attention');
   const block = attentionBlock(E, Ev, ctx.workgroupStorage);
+  const mode = core.op === 'attention' ? 'forward' : core.op === 'attentionGradQ' ? 'gradQ' : 'gradKV';
+  const layout = pick(ctx, ATTENTION_TUNING, {
+    mode, batch: numel(batch), L, S, E, Ev, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand, dtype: [ins.q, ins.k, ins.v].map((n) => n.dtype).join(','),
+  });
   if (!block) throw new Error(`internal: attention head dims ${E} + ${Ev} do not fit in workgroup memory (the front end should have used the composite; a Kiln bug)`);
   const k = attentionKernel({
-    mode: core.op === 'attention' ? 'forward' : core.op === 'attentionGradQ' ? 'gradQ' : 'gradKV',
-    buffers: b.decls(), prelude: [PRELUDE, ...fns].join('\n'), batch: numel(batch), L, S, E, Ev,
+    mode, buffers: b.decls(), prelude: [PRELUDE, ...fns].join('\n'), batch: numel(batch), L, S, E, Ev,
     scale: attrs.scale, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand,
-    ...attentionLayout(core.op === 'attentionGradKV' ? S : L, E, Ev, !!ctx.software, ctx.maxInvocations), block, maxPerDim: ctx.maxPerDim,
+    ...layout, block, maxPerDim: ctx.maxPerDim,
   });
   return [{ ...k, buffers: b.bufferList() }];
 }
