@@ -111,7 +111,8 @@ function startJob(c: Choice, g: Group, sched: Schedule, ctx: LowerContext, after
     if (!r || !alive(device)) return undefined;
     tuningStore.set(c.key, { config: r.config, ms: r.ms, source: 'measured' });
     tuningCounters.measurements++;
-    void tuningStore.save();
+    // written before the programs switch, so a compiled function's ready() means the choice is saved
+    await tuningStore.save();
     return r.config;
   };
   const job = queue.then(run, run).catch((e) => {
@@ -225,9 +226,7 @@ export function listTuning(): TuningRecord[] {
     if (t && !t.invalid(e.config)) out.set(key, { key, emitter: t.emitter, config: e.config, label: t.label(e.config), source: e.source, ms: e.ms });
   }
   for (const [key, s] of seen) {
-    const saved = seen.get(key)!.eagerUses;
     const c = choose(s.tunable, s.problem, traits);
-    s.eagerUses = saved;
     const source = c.source === 'default' && jobs.has(key) ? 'measuring' : c.source;
     out.set(key, { key, emitter: s.tunable.emitter, config: c.config, label: s.tunable.label(c.config), source, ms: tuningStore.get(key)?.ms ?? [] });
   }

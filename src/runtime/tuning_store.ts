@@ -77,12 +77,13 @@ class TuningStore {
     for (const [k, e] of Object.entries(parsed[this.adapter] ?? {})) this.entries.set(k, { ...e, source: 'cache' });
   }
 
-  /** Writes this adapter's choices into the cache, keeping the other adapters' sections. Serialised. */
+  /** Writes this adapter's choices into the cache, keeping the other adapters' sections and other entries. Serialised. */
   save(): Promise<void> {
     const run = async () => {
       if (!this.backend) return;
       const all = await this.readAll(false);
-      all[this.adapter] = Object.fromEntries([...this.entries].map(([k, e]) => [k, { config: e.config, ms: e.ms }]));
+      // entry by entry: another process's choices for other kernel shapes stay
+      all[this.adapter] = { ...all[this.adapter], ...Object.fromEntries([...this.entries].map(([k, e]) => [k, { config: e.config, ms: e.ms }])) };
       await this.backend.write(JSON.stringify({ format: MAGIC, adapters: all }, null, 1) + '\n');
     };
     const r = this.saving.then(run, run);
