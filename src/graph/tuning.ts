@@ -178,15 +178,12 @@ async function measure(c: Choice, lowerWith: (config: unknown) => Dispatch[], de
       await device.queue.onSubmittedWorkDone();
       return (performance.now() - t0) / reps;
     };
-    // a first run of each (its time is the estimate); those far slower than the best are not timed again
+    // a first run of each (its time is the estimate of how many repetitions make a timing)
     for (const v of live) { if (!alive(device)) return undefined; v.warm = await time(v, 1); }
-    const best = Math.min(...live.map((v) => v.warm));
-    const contenders = live.filter((v) => v.warm <= 3 * best);
-    for (const v of live) if (!contenders.includes(v)) v.ms = v.warm;
-    // rounds through all of them, keeping each one's fastest: work the program submits meanwhile
-    // lands in some rounds, not in all
+    // rounds through all of them, keeping each one's fastest: work the program submits meanwhile,
+    // or another process's, lands in some rounds, not in all
     for (let r = 0; r < ROUNDS; r++) {
-      for (const v of contenders) {
+      for (const v of live) {
         if (!alive(device)) return undefined;
         const reps = Math.max(1, Math.min(16, Math.ceil(TARGET_MS / Math.max(v.warm, 0.01))));
         v.ms = Math.min(v.ms, await time(v, reps));
