@@ -167,6 +167,21 @@ describe('the tuner', () => {
     expectArrayClose(await (await f(a, b)).data(), want, matmulTol, 'on the tuned kernel');
   });
 
+  it('measures an eager program\'s kernel shape from its second use, not its first', async () => {
+    const before = tuningCounters.measurements;
+    const L = new Leaves();
+    const a = L.randn([64, 72]), b = L.randn([72, 80]);
+    const key = 'matmul 1x64x80x72 a:c4 b:c4 float32,float32';
+    expectArrayClose(await a.matmul(b).data(), L.reference(a.matmul(b)), matmulTol, 'first eager use');
+    await kn.debug.tuningSettled();
+    expect(tuningCounters.measurements).toBe(before);
+    expect(kn.debug.tuning().find((r) => r.key === key)!.source).toBe('default');
+    expectArrayClose(await a.matmul(b).data(), L.reference(a.matmul(b)), matmulTol, 'second eager use');
+    await kn.debug.tuningSettled();
+    expect(tuningCounters.measurements).toBe(before + 1);
+    expect(kn.debug.tuning().find((r) => r.key === key)!.source).toBe('measured');
+  });
+
   it('writes the choices to the cache file; cleared from memory and reloaded, they are the same, and a new program starts tuned', async () => {
     await kn.debug.tuningSettled();
     const file = JSON.parse(fs.readFileSync(cacheFile, 'utf8'));

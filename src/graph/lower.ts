@@ -37,12 +37,12 @@ export interface LowerContext {
 }
 
 const wgslType = (d: DType): string => DTYPE_INFO[d].compute;
-/** The configuration of a tunable emitter for this problem. */
-const pick = <P, C>(ctx: LowerContext, t: Tunable<P, C>, problem: P): C =>
-  (ctx.choose ? ctx.choose(t, problem) : t.default(problem, { software: !!ctx.software, maxInvocations: ctx.maxInvocations ?? 256 })) as C;
 const storeType = (d: DType): ElemType => DTYPE_INFO[d].storage;
 /** The element index where a storage starts (its byte offset in elements of dtype d). */
 const elementOffset = (s: Storage, d: DType): number => s.byteOffset / DTYPE_INFO[d].itemBytes;
+/** The configuration of a tunable emitter for this problem. */
+const pick = <P, C>(ctx: LowerContext, t: Tunable<P, C>, problem: P): C =>
+  (ctx.choose ? ctx.choose(t, problem) : t.default(problem, { software: !!ctx.software, maxInvocations: ctx.maxInvocations ?? 256 })) as C;
 
 interface Idx { flat?: string; dims?: string[] }
 
