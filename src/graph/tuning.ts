@@ -39,7 +39,8 @@ onShutdown(() => { jobs.clear(); seen.clear(); queue = Promise.resolve(); });
 const SCRATCH_LIMIT = 256 * 2 ** 20;
 /** Each timing repeats the dispatch until it lasts about this long (ms). */
 const TARGET_MS = 4;
-const ROUNDS = 3;
+/** Rounds through the candidates; each keeps its fastest (other processes' load makes single timings unreliable). */
+const ROUNDS = 5;
 /** A candidate replaces the default only when it is at least this much faster: timings are noisy. */
 const MARGIN = 0.95;
 
@@ -183,7 +184,8 @@ async function measure(c: Choice, lowerWith: (config: unknown) => Dispatch[], de
     // rounds through all of them, keeping each one's fastest: work the program submits meanwhile,
     // or another process's, lands in some rounds, not in all
     for (let r = 0; r < ROUNDS; r++) {
-      for (const v of live) {
+      // every other round backwards, so no candidate always runs right after the same one
+      for (const v of r % 2 ? [...live].reverse() : live) {
         if (!alive(device)) return undefined;
         const reps = Math.max(1, Math.min(16, Math.ceil(TARGET_MS / Math.max(v.warm, 0.01))));
         v.ms = Math.min(v.ms, await time(v, reps));
