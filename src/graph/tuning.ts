@@ -12,9 +12,9 @@ import { ATTENTION_TUNING } from '../shaders/attention.js';
 import { tuningStore, type Measurement } from '../runtime/tuning_store.js';
 import { gpu, info, isInitialised, onShutdown } from '../runtime/device.js';
 import { getKernel, type Kernel } from '../runtime/pipelines.js';
-import type { SharedBuffer } from '../runtime/buffers.js';
 import { lowerGroup, type Dispatch, type LowerContext } from './lower.js';
 import type { Group, Schedule } from './schedule.js';
+import { measure } from './measure.js';
 
 /** The tunable emitters by name. */
 export const TUNABLES: Record<string, Tunable<any, any>> = { matmul: MATMUL_TUNING, reduce: REDUCE_TUNING, attention: ATTENTION_TUNING };
@@ -35,14 +35,6 @@ let queue: Promise<unknown> = Promise.resolve();
 export const tuningCounters = { measurements: 0, kernelsTimed: 0 };
 onShutdown(() => { jobs.clear(); seen.clear(); queue = Promise.resolve(); });
 
-/** Scratch memory one measurement may allocate; bigger kernels keep their default. */
-const SCRATCH_LIMIT = 256 * 2 ** 20;
-/** Each timing repeats the dispatch until it lasts about this long (ms). */
-const TARGET_MS = 4;
-/** Rounds through the candidates; each keeps its fastest (other processes' load makes single timings unreliable). */
-const ROUNDS = 5;
-/** A candidate replaces the default only when it is at least this much faster: timings are noisy. */
-const MARGIN = 0.95;
 
 const keyOf = (t: AnyTunable, p: unknown) => `${t.emitter} ${t.key(p)}`;
 const traitsOf = (ctx: LowerContext): AdapterTraits => ({ software: !!ctx.software, maxInvocations: ctx.maxInvocations ?? 256 });
@@ -108,8 +100,9 @@ function startJob(c: Choice, g: Group, sched: Schedule, ctx: LowerContext, after
   const run = async () => {
     await after.catch(() => undefined);
     if (!alive(device) || !tuningStore.enabled) return undefined;
-    const r = await measure(c, (cfg) => lowerGroup(g, sched, { ...ctx, choose: () => cfg }), device);
+    const r = await measure(c.tunable, c.candidates, (cfg) => lowerGroup(g, sched, { ...ctx, choose: () => cfg }), device, () => alive(device));
     if (!r || !alive(device)) return undefined;
+    tuningCounters.kernelsTimed += r.timed;
     tuningStore.set(c.key, { config: r.config, ms: r.ms, source: 'measured' });
     tuningCounters.measurements++;
     // written before the programs switch, so a compiled function's ready() means the choice is saved
@@ -128,81 +121,6 @@ function startJob(c: Choice, g: Group, sched: Schedule, ctx: LowerContext, after
 
 const alive = (device: GPUDevice) => isInitialised() && gpu() === device;
 
-interface Variant { configs: unknown[]; d: Dispatch; kernel?: Kernel; bind?: GPUBindGroup; warm: number; ms: number }
-
-/**
- * Compiles each candidate (one at a time), times it on scratch buffers (so the program's data is
- * never touched) and returns the fastest with every time. Candidates that lower to the same WGSL
- * are one kernel.
- */
-async function measure(c: Choice, lowerWith: (config: unknown) => Dispatch[], device: GPUDevice): Promise<{ config: unknown; ms: Measurement[] } | undefined> {
-  const t = c.tunable, def = c.candidates[0];
-  const variants: Variant[] = [];
-  for (const cfg of c.candidates) {
-    const ds = lowerWith(cfg);
-    if (ds.length !== 1) return undefined;
-    const same = variants.find((v) => v.d.wgsl === ds[0].wgsl);
-    if (same) same.configs.push(cfg); else variants.push({ configs: [cfg], d: ds[0], warm: Infinity, ms: Infinity });
-  }
-  if (variants.length < 2) return { config: def, ms: [] };
-  for (const v of variants) {
-    if (!alive(device)) return undefined;
-    try { v.kernel = await getKernel(v.d.wgsl); } catch (e) {
-      console.warn(`Kiln: a ${t.emitter} candidate (${t.label(v.configs[0])}) failed to compile and is left out: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  const live = variants.filter((v) => v.kernel);
-  if (live.length < 2 || !live.some((v) => v.configs.includes(def))) return { config: def, ms: [] };
-  const scratch = new Map<SharedBuffer, GPUBuffer>();
-  let bytes = 0;
-  for (const v of live) for (const b of v.d.buffers) if (!scratch.has(b)) { scratch.set(b, undefined as unknown as GPUBuffer); bytes += b.bytes; }
-  if (bytes > SCRATCH_LIMIT) return { config: def, ms: [] };
-  try {
-    for (const b of scratch.keys()) scratch.set(b, device.createBuffer({ size: b.bytes, usage: 0x80 /* STORAGE */ }));
-    for (const v of live) {
-      const k = v.kernel!;
-      v.bind = device.createBindGroup({
-        layout: k.pipeline.getBindGroupLayout(0),
-        entries: v.d.buffers.map((b, j) => ({ binding: k.bindings.get(`buf${j}`)!, resource: { buffer: scratch.get(b)! } })),
-      });
-    }
-    const time = async (v: Variant, reps: number) => {
-      await device.queue.onSubmittedWorkDone();
-      const t0 = performance.now();
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(v.kernel!.pipeline);
-      pass.setBindGroup(0, v.bind!);
-      for (let r = 0; r < reps; r++) pass.dispatchWorkgroups(...v.d.workgroups);
-      pass.end();
-      device.queue.submit([enc.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      return (performance.now() - t0) / reps;
-    };
-    // a first run of each (its time is the estimate of how many repetitions make a timing)
-    for (const v of live) { if (!alive(device)) return undefined; v.warm = await time(v, 1); }
-    // rounds through all of them, keeping each one's fastest: work the program submits meanwhile,
-    // or another process's, lands in some rounds, not in all
-    for (let r = 0; r < ROUNDS; r++) {
-      // every other round backwards, so no candidate always runs right after the same one
-      for (const v of r % 2 ? [...live].reverse() : live) {
-        if (!alive(device)) return undefined;
-        const reps = Math.max(1, Math.min(16, Math.ceil(TARGET_MS / Math.max(v.warm, 0.01))));
-        v.ms = Math.min(v.ms, await time(v, reps));
-      }
-    }
-    tuningCounters.kernelsTimed += live.length;
-  } finally {
-    for (const b of scratch.values()) b?.destroy();
-  }
-  const fastest = live.reduce((a, b) => (b.ms < a.ms ? b : a));
-  const defVariant = live.find((v) => v.configs.includes(def))!;
-  const winner = fastest.ms < defVariant.ms * MARGIN ? fastest.configs[0] : def;
-  const ms = live.flatMap((v) => v.configs.map((config) => ({ label: t.label(config), config, ms: round(v.ms) })));
-  return { config: winner, ms };
-}
-
-const round = (x: number) => Math.round(x * 1e4) / 1e4;
 
 // ---------------------------------------------------------------- kn.debug
 
