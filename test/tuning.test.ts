@@ -229,6 +229,25 @@ describe('the tuner', () => {
     }
   });
 
+  it('an unwritable cache warns once and keeps the choices in memory', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      // a path below a regular file: every write fails (ENOTDIR)
+      await tuningStore.open(kn.info().adapter, { cache: path.join(cacheFile, 'below-a-file.json') });
+      expect(warn).not.toHaveBeenCalled();
+      for (const k of ['reduce sum 1x1 float32', 'reduce sum 2x2 float32']) {
+        tuningStore.set(k, { config: { perOutput: 'invocation', workgroup: 64 }, ms: [], source: 'measured' });
+        await tuningStore.save();
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/could not write the tuning cache .*below-a-file\.json/);
+      expect(tuningStore.list().map(([k]) => k)).toEqual(['reduce sum 1x1 float32', 'reduce sum 2x2 float32']);
+    } finally {
+      warn.mockRestore();
+      await tuningStore.open(kn.info().adapter, { cache: cacheFile });
+    }
+  });
+
   it('keeps each adapter\'s choices apart, and another adapter\'s section survives a write', async () => {
     const info = kn.info().adapter;
     const other = { ...info, description: `${info.description} (another one)` };

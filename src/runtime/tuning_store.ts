@@ -47,6 +47,7 @@ class TuningStore {
   private adapter = adapterKey({ vendor: '', architecture: '', device: '', description: '' });
   private backend: Backend | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private writeFailed = false;
 
   /** Where choices persist ('memory' when nowhere). */
   get where(): string { return this.backend?.where ?? 'memory'; }
@@ -87,8 +88,11 @@ class TuningStore {
       await this.backend.write(JSON.stringify({ format: MAGIC, adapters: all }, null, 1) + '\n');
     };
     const r = this.saving.then(run, run);
-    // a failed write is reported once and leaves the choices in memory
-    this.saving = r.catch((e) => console.warn(`Kiln: could not write the tuning cache (${this.where}): ${(e as Error).message}`));
+    // a failed write leaves the choices in memory; reported once per process, not per kernel shape
+    this.saving = r.catch((e) => {
+      if (!this.writeFailed) console.warn(`Kiln: could not write the tuning cache (${this.where}): ${(e as Error).message}; choices stay in memory`);
+      this.writeFailed = true;
+    });
     return this.saving;
   }
 
@@ -157,7 +161,8 @@ function nodeFile(file: string): Backend {
     async read() {
       const fs = await import('node:fs/promises');
       try { return await fs.readFile(file, 'utf8'); } catch (e) {
-        if ((e as { code?: string }).code === 'ENOENT') return undefined;
+        // no such file (or no such directory): no cache yet
+        if (['ENOENT', 'ENOTDIR'].includes((e as { code?: string }).code ?? '')) return undefined;
         throw e;
       }
     },
