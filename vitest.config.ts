@@ -7,5 +7,8 @@ export default {
     hookTimeout: 120000,
     fileParallelism: false,
     pool: 'forks',
+    // kernels keep their default shapes, so runs are repeatable and no cache is written under
+    // ~/.cache; test/tuning.test.ts turns tuning on with its own cache file
+    env: { KILN_TUNING: 'off' },
   },
 };

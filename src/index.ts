@@ -1,12 +1,14 @@
 // Kiln's public API. Nothing inside src imports this file.
 export { init, info, shutdown, type KilnInfo, type InitOptions } from './runtime/device.js';
+export type { TuningOptions } from './runtime/tuning_store.js';
+export type { TuningRecord } from './graph/tuning.js';
 export { memoryStats } from './runtime/buffers.js';
 export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack } from './graph/tensor.js';
 export { unflatten } from './layers/resample.js';
 export type { DType } from './graph/ir.js';
 export { noGrad } from './graph/state.js';
 import { state as graphState } from './graph/state.js';
-import { setTiling } from './graph/tuning.js';
+import { setTiling, listTuning, setTuning, tuningSettled } from './graph/tuning.js';
 import { QUICK_TILING, DEFAULT_TILING, BIG_TILING, type MatmulTiling } from './shaders/matmul.js';
 /** Switches for tests and debugging. */
 export const debug = {
@@ -14,8 +16,18 @@ export const debug = {
   setFusion(on: boolean): void { graphState.fusion = on; },
   /** false: kernels use their workgroup-memory fallback even where the device has subgroups */
   setSubgroups(on: boolean): void { graphState.subgroups = on; },
-  /** pins every matmul to one tiling (undefined: per-shape choice with tiered compilation) */
+  /** pins every matmul to one tiling (undefined: per-shape choice with tiered compilation); setTuning('matmul', t) */
   setMatmulTiling(t: MatmulTiling | undefined): void { setTiling(t); },
+  /** the kernel configurations chosen on this adapter: [{key, emitter, config, label, source, ms per candidate}] */
+  tuning: listTuning,
+  /**
+   * setTuning(false | true): tuning off (default configurations, no measuring, no cache) or on;
+   * setTuning(keyOrEmitter, config | undefined): forces a configuration for one kernel shape (a
+   * key from tuning()) or for an emitter ('matmul', 'reduce', 'attention'); undefined lifts it
+   */
+  setTuning,
+  /** resolves when the background measurements started so far and their cache writes are done */
+  tuningSettled,
   QUICK_TILING, DEFAULT_TILING, BIG_TILING,
 };
 export { compile, type CompiledFunction } from './graph/compile.js';

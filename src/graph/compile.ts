@@ -19,7 +19,10 @@ export interface CompiledFunction<A extends Tensor[], R extends Out> {
   (...args: A): Promise<R>;
   /** the WGSL of each dispatch of the program for the most recent signature, in order */
   kernels(): string[];
-  /** resolves once every traced program runs on its tuned kernels (the first calls use quick ones) */
+  /**
+   * resolves once every traced program runs on its tuned kernels: the first calls use quick ones,
+   * and a kernel shape new to this adapter switches to the fastest candidate once measured
+   */
   ready(): Promise<void>;
   /** kernel and memory figures of the program for the most recent signature */
   stats(): ProgramStats & { traces: number };

@@ -12,7 +12,7 @@ import { gpu, info, isInitialised } from '../runtime/device.js';
 import { pool, newStorage, type Storage, type SharedBuffer } from '../runtime/buffers.js';
 import { getKernel, peekKernel, type Kernel } from '../runtime/pipelines.js';
 import { QUICK_TILING } from '../shaders/matmul.js';
-import { currentTiling } from './tuning.js';
+import { lowerTuned, tuneProgram } from './tuning.js';
 
 export interface ProgramStats { kernels: number; dispatches: number; bufferBytes: number; intermediateBytes: number }
 
@@ -22,7 +22,7 @@ export interface Program {
   /** target nodes and the storage the program writes them to */
   outputs: Map<Node, Storage>;
   assigns: Node[];
-  /** resolves when every tuned kernel has replaced its quick stand-in */
+  /** resolves when every tuned kernel has replaced its quick stand-in, and measured choices theirs (src/graph/tuning.ts) */
   upgraded: Promise<void>;
   stats: ProgramStats;
 }
@@ -84,17 +84,18 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
   }
   // assign nodes that are targets are outputs too (they live in their base's storage)
   const assigns = [...sched.writesInto.keys()].filter((n) => n.op === 'assign');
-  const ctx = { storage, maxPerDim: inf.limits.maxComputeWorkgroupsPerDimension, maxBindings, tiling: currentTiling(), subgroups: inf.features.subgroups && state.subgroups,
+  const ctx = { storage, maxPerDim: inf.limits.maxComputeWorkgroupsPerDimension, maxBindings, subgroups: inf.features.subgroups && state.subgroups,
     workgroupStorage: inf.limits.maxComputeWorkgroupStorageSize, maxInvocations: inf.limits.maxComputeInvocationsPerWorkgroup, software: inf.software };
   // Tiered compilation: a matmul whose tuned kernel is not compiled yet runs on a quick-to-compile
   // one; the tuned kernel compiles in the background and replaces it in a persistent program
   // (and in the pipeline cache, for later eager reads) once ready.
-  const slots = sched.groups.flatMap((g) => {
-    const best = lowerGroup(g, sched, ctx);
-    const label = groupLabel(g);
-    if (g.kind !== 'matmul' || ctx.tiling) return best.map((d) => ({ best: d, quick: undefined as Dispatch | undefined, label }));
-    const quick = lowerGroup(g, sched, { ...ctx, tiling: QUICK_TILING });
-    return best.map((d, i) => ({ best: d, quick: quick[i].wgsl === d.wgsl || peekKernel(d.wgsl) ? undefined : quick[i], label }));
+  // A forced tiling (kn.debug.setTuning) runs as it is.
+  const slots = sched.groups.flatMap((group) => {
+    const { dispatches: best, choice } = lowerTuned(group, sched, ctx);
+    const label = groupLabel(group);
+    if (group.kind !== 'matmul' || choice?.source === 'forced') return best.map((d) => ({ best: d, quick: undefined as Dispatch | undefined, label, group, choice }));
+    const quick = lowerGroup(group, sched, { ...ctx, tiling: QUICK_TILING });
+    return best.map((d, i) => ({ best: d, quick: quick[i].wgsl === d.wgsl || peekKernel(d.wgsl) ? undefined : quick[i], label, group, choice }));
   });
   const device = gpu();
   const first = await Promise.all(slots.map((s) => getKernel((s.quick ?? s.best).wgsl)));
@@ -107,11 +108,14 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
       (e) => { if (isInitialised()) console.warn(`Kiln: a tuned matmul kernel failed to compile; the quick one stays: ${(e as Error).message.split('\n')[0]}`); },
     );
   });
+  // Kernel shapes without a tuned choice are measured in the background once these kernels are in.
+  const tuned = tuneProgram(slots.map((s) => ({ group: s.group, dispatch: s.best, choice: s.choice })), sched, ctx, persistent, Promise.all(upgrades),
+    (i, d, k) => { if (persistent && isInitialised() && gpu() === device) passes[i] = makePass(d, k, slots[i].label); });
   const outBytes = [...outputs.values()].reduce((s, o) => s + o.buf.bytes, 0);
   const interBytes = intermediates.reduce((s, b) => s + b.bytes, 0);
   return {
     passes, intermediates, outputs, assigns,
-    upgraded: Promise.all(upgrades).then(() => undefined),
+    upgraded: Promise.all([...upgrades, tuned]).then(() => undefined),
     stats: { kernels: sched.groups.length, dispatches: passes.length, bufferBytes: outBytes + interBytes, intermediateBytes: interBytes },
   };
 }

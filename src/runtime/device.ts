@@ -1,5 +1,6 @@
 // Device acquisition for the browser (navigator.gpu) and Node (Dawn's `webgpu` package,
 // with SwiftShader when the machine has no GPU). Everything else asks `gpu()` for the device.
+import { tuningStore, checkTuningOption, type TuningOptions } from './tuning_store.js';
 
 export interface KilnInfo {
   adapter: { vendor: string; architecture: string; device: string; description: string };
@@ -23,6 +24,12 @@ export interface InitOptions {
   forceSoftware?: boolean;
   /** Use an existing device instead of acquiring one (for embedding Kiln in an app). */
   device?: GPUDevice;
+  /**
+   * Per-adapter kernel tuning (default on, or off with $KILN_TUNING=off): the first use of a
+   * kernel shape measures a few configurations in the background and caches the fastest for
+   * this adapter (`cache`: see TuningOptions). false: every kernel keeps its default shape.
+   */
+  tuning?: boolean | TuningOptions;
 }
 
 interface Runtime { device: GPUDevice; info: KilnInfo; lost?: string; release?: () => void }
@@ -70,7 +77,14 @@ function hasVulkanGPU(fs: typeof import('node:fs')): boolean {
 
 /** Picks a GPU (browser or Node); falls back to software WebGPU in Node. Idempotent. */
 export async function init(opts: InitOptions = {}): Promise<KilnInfo> {
+  checkTuningOption(opts.tuning);
   if (current && !current.lost) return current.info;
+  const info = await acquire(opts);
+  await tuningStore.open(info.adapter, opts.tuning);
+  return info;
+}
+
+async function acquire(opts: InitOptions): Promise<KilnInfo> {
   if (opts.device) return adopt(opts.device, null, false, 'browser');
   const nav = (globalThis as any).navigator as Navigator | undefined;
   const isNode = typeof (globalThis as any).process?.versions?.node === 'string' && !nav?.gpu;

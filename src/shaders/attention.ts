@@ -19,6 +19,7 @@
 // matmuls).
 // No `&&` or `||`: SwiftShader's compile time grows exponentially with branches.
 import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, type BufferDecl } from './common.js';
+import { type Tunable, checkFields, intIn, distinct } from './tunable.js';
 
 export type AttentionMode = 'forward' | 'gradQ' | 'gradKV';
 
@@ -63,22 +64,67 @@ export function attentionBlock(E: number, Ev: number, adapterBytes = WORKGROUP_B
 }
 
 /**
- * How rows are spread over invocations. On a GPU, one row per invocation and 64 invocations.
+ * How rows are spread over invocations (the default layout; ATTENTION_TUNING measures others).
+ * On a GPU, one row per invocation and 64 invocations.
  * On a CPU (SwiftShader: each invocation a SIMD lane) several rows per invocation, so a read of
  * the streamed block serves them all, as a register tile does in a matmul; measured at seq 512,
  * head dim 64 in Node, forward 1,681 ms -> 380 (4 rows) -> 314 (8 rows); forward+backward
  * 5,245 -> 1,157 -> 917 (the unfused matmul path: 679 and 1,043). Compile time grows with the
- * unrolled rows x vec4s, so the rows are capped at 64 vec4s of each operand row, and the
- * invocations shrink for short sequences so a workgroup is not mostly idle.
+ * unrolled rows x vec4s, so the rows are capped at 64 vec4s of each operand row (MAX_ROW_VEC4S),
+ * and the invocations shrink for short sequences so a workgroup is not mostly idle.
  */
-export function attentionLayout(rows: number, E: number, Ev: number, software: boolean, maxInvocations = 256) {
-  const WG = Math.min(64, maxInvocations);
-  if (!software) return { workgroup: WG, rowsPerInvocation: 1 };
-  const R = Math.max(1, Math.min(8, Math.floor(64 / Math.max(vec4s(E), vec4s(Ev)))));
-  let workgroup = WG;
+export function attentionLayout(rows: number, E: number, Ev: number, software: boolean, maxInvocations = 256): AttentionLayout {
+  if (!software) return { workgroup: Math.min(64, maxInvocations), rowsPerInvocation: 1 };
+  return layoutWithRows(Math.min(8, maxRowsPerInvocation(E, Ev)), rows, maxInvocations);
+}
+
+export interface AttentionLayout { workgroup: number; rowsPerInvocation: number }
+
+/** Rows per invocation times the vec4s of the longer operand row: more compiles too slowly. */
+const MAX_ROW_VEC4S = 64;
+const maxRowsPerInvocation = (E: number, Ev: number) => Math.max(1, Math.floor(MAX_ROW_VEC4S / Math.max(vec4s(E), vec4s(Ev))));
+
+/** R rows per invocation, and invocations halved (down to 8) while half of them would still cover all rows. */
+function layoutWithRows(R: number, rows: number, maxInvocations: number): AttentionLayout {
+  let workgroup = Math.min(64, maxInvocations);
   while (workgroup > 8 && workgroup / 2 * R >= rows) workgroup /= 2;
   return { workgroup, rowsPerInvocation: R };
 }
+
+export interface AttentionProblem {
+  mode: AttentionMode; batch: number; L: number; S: number; E: number; Ev: number;
+  causal: boolean; mask: 'none' | 'bool' | 'float'; dropout: boolean; dtype: string;
+}
+/** Problems under this many multiply-adds (batch x L x S x (E + Ev)) are not worth compiling candidates for. */
+const TUNE_MIN_WORK = 2 ** 18;
+const rowsOf = (p: AttentionProblem) => (p.mode === 'gradKV' ? p.S : p.L);
+
+/** Any rows per invocation and workgroup size compute the same rows; only the speed differs. */
+export const ATTENTION_TUNING: Tunable<AttentionProblem, AttentionLayout> = {
+  emitter: 'attention',
+  key: (p) => `${p.mode} ${p.batch}x${p.L}x${p.S} E${p.E} Ev${p.Ev}${p.causal ? ' causal' : ''}${p.mask !== 'none' ? ` mask:${p.mask}` : ''}${p.dropout ? ' dropout' : ''} ${p.dtype}`,
+  default: (p, adapter) => attentionLayout(rowsOf(p), p.E, p.Ev, adapter.software, adapter.maxInvocations),
+  candidates(p, adapter) {
+    const def = ATTENTION_TUNING.default(p, adapter);
+    if (p.batch * p.L * p.S * (p.E + p.Ev) < TUNE_MIN_WORK) return [def];
+    const maxR = Math.min(8, maxRowsPerInvocation(p.E, p.Ev));
+    const more = adapter.software
+      ? [1, 2, 4, 8].filter((R) => R <= maxR).map((R) => layoutWithRows(R, rowsOf(p), adapter.maxInvocations))
+      : [{ workgroup: 64, rowsPerInvocation: 1 }, { workgroup: 128, rowsPerInvocation: 1 }, { workgroup: 64, rowsPerInvocation: 2 }];
+    return distinct(ATTENTION_TUNING, [def, ...more.filter((c) => !ATTENTION_TUNING.invalid(c, p, adapter))]);
+  },
+  invalid(c, p, adapter) {
+    const max = Math.min(256, adapter?.maxInvocations ?? 256);
+    const bad = checkFields(c, { workgroup: intIn(1, max), rowsPerInvocation: intIn(1, 8) }, ['workgroup', 'rowsPerInvocation']);
+    if (bad) return bad;
+    const R = (c as AttentionLayout).rowsPerInvocation;
+    if (p && R > maxRowsPerInvocation(p.E, p.Ev)) {
+      return `config.rowsPerInvocation must be at most ${maxRowsPerInvocation(p.E, p.Ev)} for head dims ${p.E} and ${p.Ev} (rows x vec4s of a row at most ${MAX_ROW_VEC4S}: compile time), got ${R}`;
+    }
+    return undefined;
+  },
+  label: (c) => `${c.rowsPerInvocation} rows per invocation, workgroup ${c.workgroup}`,
+};
 
 const f = (x: number) => { const s = String(Math.fround(x)); return /[.e]/.test(s) ? s : `${s}.0`; };
 
@@ -141,6 +187,7 @@ fn kn_dropout(bi: u32, i: u32, j: u32) -> f32 {
 ${s.prelude}
 ${helpers}
 ${body.shared}
+// attention ${s.mode} ${s.batch}x${L}x${S}: ${ATTENTION_TUNING.label({ workgroup: WG, rowsPerInvocation: R })}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS}) {
   ${LINEAR_WORKGROUP}

@@ -9,6 +9,7 @@
 // Edge blocks clamp their row/column to the last valid one, so loads stay in bounds and the
 // loop stays branch-free; their extra results are simply not stored.
 import { BUILTINS, declareBuffers, grid, type BufferDecl } from './common.js';
+import { type Tunable, checkFields, intIn, distinct } from './tunable.js';
 
 export interface Operand {
   buf: string; offset: number; sb: number; s0: number; s1: number;
@@ -87,10 +88,70 @@ export function fitTiling(t: MatmulTiling, batch: number, M: number, N: number):
 
 type Shape = Pick<MatmulSpec, 'batch' | 'M' | 'N' | 'K' | 'tiling'> & { a: Omit<Operand, 'buf'>; b: Omit<Operand, 'buf'> };
 
-function chooseTiling(s: Shape): Required<MatmulTiling> {
+/** The untuned rule: 8x8 blocks, 16x16 for big products (see BIG_PRODUCT). */
+function defaultTiling(s: { batch: number; M: number; N: number; K: number }): MatmulTiling {
   const big = s.batch * s.M * s.N * s.K >= BIG_PRODUCT && s.M >= 32 && s.N >= 32;
-  return fitTiling(s.tiling ?? (big ? BIG_TILING : DEFAULT_TILING), s.batch, s.M, s.N);
+  return big ? BIG_TILING : DEFAULT_TILING;
 }
+
+function chooseTiling(s: Shape): Required<MatmulTiling> {
+  return fitTiling(s.tiling ?? defaultTiling(s), s.batch, s.M, s.N);
+}
+
+/**
+ * A matmul as the tuner sees it: sizes, each operand's layout (it decides the vec4 loads; see
+ * operandLayout) and the dtypes.
+ */
+export interface MatmulProblem { batch: number; M: number; N: number; K: number; a: string; b: string; dtype: string }
+
+/** 'fn' (computed), or 'c' (contiguous along its last index) / 't' (along its first) / 's' (strided), with '4' when vec4-aligned */
+export function operandLayout(o: Omit<Operand, 'buf'>, batch: number): string {
+  if (o.fn) return 'fn';
+  const inner = o.s1 === 1 ? 'c' : o.s0 === 1 ? 't' : 's';
+  return inner + (aligned(o, batch, o.s1 === 1 ? o.s0 : o.s1) ? '4' : '');
+}
+
+/** Products under this many multiply-adds run in microseconds: not worth compiling candidates for. */
+const TUNE_MIN_WORK = 2 ** 18;
+/** Extra candidates on a CPU adapter: a wider block (16 columns, 8 rows) between 8x8 and 16x16. */
+const WIDE_TILING: MatmulTiling = { tm: 8, tn: 16, wgx: 4, wgy: 2, ku: 4 };
+/** On a GPU, more invocations per workgroup with smaller register blocks. */
+const GPU_TILINGS: MatmulTiling[] = [
+  { tm: 4, tn: 4, wgx: 16, wgy: 16, ku: 4 },
+  { tm: 4, tn: 8, wgx: 8, wgy: 16, ku: 4 },
+  { tm: 8, tn: 8, wgx: 8, wgy: 8, ku: 4 },
+];
+
+const matmulLabel = (t: MatmulTiling) => `${t.tm}x${t.tn} wg${t.wgx}x${t.wgy} ku${t.ku ?? 4}${t.fit === false ? ' unfitted' : ''}`;
+
+/** Every tiling computes the same product (edge blocks clamp); only the speed differs. */
+export const MATMUL_TUNING: Tunable<MatmulProblem, MatmulTiling> = {
+  emitter: 'matmul',
+  key: (p) => `${p.batch}x${p.M}x${p.N}x${p.K} a:${p.a} b:${p.b} ${p.dtype}`,
+  default: (p) => defaultTiling(p),
+  candidates(p, adapter) {
+    const def = defaultTiling(p);
+    const work = p.batch * p.M * p.N * p.K;
+    if (work < TUNE_MIN_WORK) return [def];
+    const more = adapter.software ? [DEFAULT_TILING, WIDE_TILING, ...(work >= 2 ** 22 ? [BIG_TILING] : [])] : [DEFAULT_TILING, ...GPU_TILINGS];
+    // tilings that fit this output to the same kernel are one candidate
+    const fitted = (t: MatmulTiling) => matmulLabel(fitTiling(t, p.batch, p.M, p.N));
+    const seen = new Set<string>();
+    return distinct(MATMUL_TUNING, [def, ...more.filter((t) => !MATMUL_TUNING.invalid(t, p, adapter))])
+      .filter((t) => { const f = fitted(t); if (seen.has(f)) return false; seen.add(f); return true; });
+  },
+  invalid(c, _p, adapter) {
+    const bad = checkFields(c, {
+      tm: intIn(1, 32), tn: intIn(1, 32), wgx: intIn(1, 256), wgy: intIn(1, 256), ku: intIn(1, 16),
+      fit: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
+    }, ['tm', 'tn', 'wgx', 'wgy']);
+    if (bad) return bad;
+    const t = c as MatmulTiling, max = adapter?.maxInvocations ?? 256;
+    if (t.wgx * t.wgy > max) return `config.wgx * config.wgy must be at most ${max} (maxComputeInvocationsPerWorkgroup), got ${t.wgx * t.wgy}`;
+    return undefined;
+  },
+  label: matmulLabel,
+};
 
 const aligned = (o: Omit<Operand, 'buf'>, batch: number, stride: number) =>
   o.offset % 4 === 0 && stride % 4 === 0 && (batch === 1 || o.sb % 4 === 0);

@@ -6,8 +6,8 @@
 // F.scaledDotProductAttention (customGradient), which builds the two backward ops.
 import { type Node, type Shape, broadcastShapes, numel, ravelIndex as ravel, unravelIndex as unravel } from '../ir.js';
 import { f32Literal as f32 } from '../dtype.js';
-import type { KernelDef } from './types.js';
-import { attentionKernel, attentionBlock, attentionLayout } from '../../shaders/attention.js';
+import { type KernelDef, pick } from './types.js';
+import { attentionKernel, attentionBlock, ATTENTION_TUNING } from '../../shaders/attention.js';
 
 export type AttentionOp = 'attention' | 'attentionGradQ' | 'attentionGradKV';
 
@@ -162,11 +162,13 @@ const lowerAttention: KernelDef<AttentionAttrs>['lower'] = (b, core, ctx) => {
   b.checkBindings('attention');
   const block = attentionBlock(E, Ev, ctx.workgroupStorage);
   if (!block) throw new Error(`internal: attention head dims ${E} + ${Ev} do not fit in workgroup memory (the front end should have used the composite; a Kiln bug)`);
+  const mode = core.op === 'attention' ? 'forward' : core.op === 'attentionGradQ' ? 'gradQ' : 'gradKV';
+  const layout = pick(ctx, ATTENTION_TUNING, {
+    mode, batch: numel(batch), L, S, E, Ev, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand, dtype: [ins.q, ins.k, ins.v].map((n) => n.dtype).join(','),
+  });
   return attentionKernel({
-    mode: core.op === 'attention' ? 'forward' : core.op === 'attentionGradQ' ? 'gradQ' : 'gradKV',
-    buffers: b.decls(), prelude: [b.prelude, ...fns].join('\n'), batch: numel(batch), L, S, E, Ev,
-    scale: attrs.scale, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand,
-    ...attentionLayout(core.op === 'attentionGradKV' ? S : L, E, Ev, !!ctx.software, ctx.maxInvocations), block, maxPerDim: ctx.maxPerDim,
+    mode, buffers: b.decls(), prelude: [b.prelude, ...fns].join('\n'), batch: numel(batch), L, S, E, Ev,
+    scale: attrs.scale, causal: attrs.causal, mask: attrs.mask, dropout: !!ins.rand, ...layout, block, maxPerDim: ctx.maxPerDim,
   });
 };
 

@@ -4,8 +4,8 @@
 import type { Node } from '../ir.js';
 import { shapeStr } from '../ir.js';
 import { isFloat } from '../dtype.js';
-import type { KernelDef } from './types.js';
-import { matmulKernel, vectorLoads } from '../../shaders/matmul.js';
+import { type KernelDef, pick } from './types.js';
+import { matmulKernel, vectorLoads, operandLayout, MATMUL_TUNING } from '../../shaders/matmul.js';
 
 export interface MatmulAttrs { matmul: Record<string, never> }
 
@@ -35,7 +35,10 @@ const matmul: KernelDef<MatmulAttrs['matmul']> = {
     const va = b.stridedOperand(core.inputs[0]), vb = b.stridedOperand(core.inputs[1]);
     // vec4 views are read-only bindings: not for a buffer this kernel also writes
     const noStrides = { offset: 0, sb: 0, s0: 0, s1: 0 };
-    const vec = vectorLoads({ batch: B, M, N, K, a: va?.layout ?? { ...noStrides, fn: 'f' }, b: vb?.layout ?? { ...noStrides, fn: 'f' }, tiling: ctx.tiling });
+    const la = va?.layout ?? { ...noStrides, fn: 'f' }, lb = vb?.layout ?? { ...noStrides, fn: 'f' };
+    const dtype = core.inputs.map((i) => i.dtype).join(',');
+    const tiling = ctx.tiling ?? pick(ctx, MATMUL_TUNING, { batch: B, M, N, K, a: operandLayout(la, B), b: operandLayout(lb, B), dtype });
+    const vec = vectorLoads({ batch: B, M, N, K, a: la, b: lb, tiling });
     const useB = !!vb && vec.b && !b.writes(vb.storage), useA = !!va && useB && vec.a && !b.writes(va.storage);
     // an operand that is no strided view (sliding windows, padding) is computed by a function
     // of (batch, row, column): the implicit GEMM of a convolution, with no buffer in between
@@ -56,7 +59,7 @@ const matmul: KernelDef<MatmulAttrs['matmul']> = {
     b.checkBindings('matmul');
     return matmulKernel({
       buffers: b.decls(), prelude: [b.prelude, ...fns].join('\n'), batch: B, M, N, K, a: opA, b: opB,
-      epilogue: b.body(), tiling: ctx.tiling, maxPerDim: ctx.maxPerDim,
+      epilogue: b.body(), tiling, maxPerDim: ctx.maxPerDim,
     });
   },
 };

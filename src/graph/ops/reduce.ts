@@ -4,8 +4,8 @@
 import { type Node, numel, unravelIndex, ravelIndex } from '../ir.js';
 import { DTYPE_INFO } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
-import type { KernelDef, GradRule } from './types.js';
-import { reduceKernel } from '../../shaders/reduce.js';
+import { type KernelDef, type GradRule, pick } from './types.js';
+import { reduceKernel, REDUCE_TUNING } from '../../shaders/reduce.js';
 
 type Op = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
 export type ReduceAttrs = { [K in Op]: { axes: number[] } };
@@ -69,9 +69,10 @@ function def(op: Op, grad?: GradRule<{ axes: number[] }>): KernelDef<{ axes: num
         b.storeOutputs();
       });
       b.checkBindings('reduction');
+      const outputs = numel(core.shape), reduceSize = numel(redShape);
+      const config = pick(ctx, REDUCE_TUNING, { op, outputs, reduceSize, dtype: x.dtype });
       return reduceKernel({
-        buffers: b.decls(), prelude: b.prelude, op, ty: DTYPE_INFO[x.dtype].compute, outputs: numel(core.shape),
-        reduceSize: numel(redShape), pre, load, store, maxPerDim: ctx.maxPerDim, software: ctx.software,
+        buffers: b.decls(), prelude: b.prelude, op, ty: DTYPE_INFO[x.dtype].compute, outputs, reduceSize, pre, load, store, maxPerDim: ctx.maxPerDim, config,
       });
     },
   };

@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.js';
 import type { Storage, SharedBuffer } from '../../runtime/buffers.js';
 import type { BufferDecl } from '../../shaders/common.js';
 import type { MatmulTiling } from '../../shaders/matmul.js';
+import type { Tunable } from '../../shaders/tunable.js';
 
 export type Family = 'source' | 'elementwise' | 'view' | 'reduce' | 'matmul' | 'rows' | 'attention' | 'assign';
 
@@ -133,7 +134,10 @@ export interface LowerContext {
   storage: Map<Node, Storage>;
   maxPerDim: number;
   maxBindings: number;
+  /** a matmul tiling that wins over `choose` (the quick tier of tiered compilation) */
   tiling?: MatmulTiling;
+  /** picks a tunable emitter's configuration for a problem (src/graph/tuning.ts); absent: the emitter's default */
+  choose?: (t: Tunable<any, any>, problem: unknown) => unknown;
   /** the device has subgroups and they are not switched off (kn.debug.setSubgroups) */
   subgroups?: boolean;
   /** maxComputeWorkgroupStorageSize and maxComputeInvocationsPerWorkgroup (WebGPU's defaults when absent) */
@@ -141,6 +145,11 @@ export interface LowerContext {
   maxInvocations?: number;
   /** a CPU adapter (SwiftShader, llvmpipe): kernel shapes that suit SIMD lanes */
   software?: boolean;
+}
+
+/** The configuration of a tunable emitter for this problem (the tuner's choice, else the default). */
+export function pick<P, C>(ctx: LowerContext, t: Tunable<P, C>, problem: P): C {
+  return (ctx.choose ? ctx.choose(t, problem) : t.default(problem, { software: !!ctx.software, maxInvocations: ctx.maxInvocations ?? 256 })) as C;
 }
 
 export interface SourceDef<A> extends Common<A> {
