@@ -195,7 +195,10 @@ export function encode(d: DType, values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(storageBytes(d, n));
   if (info.itemBytes === 4) {
     const view = info.storage === 'f32' ? new Float32Array(out.buffer) : info.storage === 'i32' ? new Int32Array(out.buffer) : new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) view[i] = castValue(values[i], d);
+    // host integers already in an integer dtype's range are stored as they are (castValue
+    // models a kernel's float conversion, which would saturate 2^31 - 1 at 2147483520)
+    const exact = (v: number) => info.category === 'int' && Number.isInteger(v) && v >= info.min! && v <= info.max!;
+    for (let i = 0; i < n; i++) view[i] = exact(values[i]) ? values[i] : castValue(values[i], d);
   } else if (info.itemBytes === 2) {
     const view = new Uint16Array(out.buffer);
     for (let i = 0; i < n; i++) view[i] = f16bits(values[i]);
