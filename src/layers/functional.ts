@@ -1,6 +1,5 @@
 // kn.F: the functional forms of the layers (activations, linear, softmax, dropout).
 import { Tensor, make, tensor, assign } from '../graph/tensor.js';
-import { Node } from '../graph/ir.js';
 import { state } from '../graph/state.js';
 import { random } from './random.js';
 
@@ -50,11 +49,8 @@ export function resetDropoutStream(hostSeed?: number): void {
 }
 export function nextRandom(shape: number[]): Tensor {
   if (!seed || seed.isDisposed) seed = tensor([seeded ?? Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
-  const s = seed.node;
   const r = make('rand', [seed], { salt: salt++ }, shape, 'float32');
-  const next = new Node('assign', [s, seed.add(1).node], {}, s.shape, s.dtype);
-  state.pendingAssigns.push(next);
-  seed.setNode(next);
+  assign(seed, seed.add(1));
   return r;
 }
 
