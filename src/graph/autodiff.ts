@@ -4,7 +4,7 @@ import { Node, shapeStr } from './ir.js';
 import { Tensor, make } from './tensor.js';
 import { ELEMENTWISE } from './ops/elementwise.js';
 import { FAMILY, viewGrad } from './ops/structural.js';
-import { noGrad } from './state.js';
+import { noGrad, withAutocast } from './state.js';
 
 type Rule = (node: Node, g: Tensor, inputs: Tensor[], out: Tensor) => (Tensor | null)[];
 
@@ -103,7 +103,8 @@ export function gradients(output: Node, wrt: Node[], seed: Tensor, createGraph: 
       });
     }
   };
-  if (createGraph) run(); else noGrad(run);
+  // backward ops keep the dtypes of the forward ones: autocast does not apply to them (as PyTorch's)
+  withAutocast(null, () => (createGraph ? run() : noGrad(run)));
   return wrt.map((n) => grads.get(n) ?? null);
 }
 

@@ -406,7 +406,9 @@ export function lowerGroup(g: Group, sched: Schedule, ctx: LowerContext): Dispat
       const a = operand(va, core.inputs[0], 'kn_load_a', useA), bb = operand(vb, core.inputs[1], 'kn_load_b', useB);
       b.ownFlat = 'fo';
       b.emit(`let fo = (bi * ${M}u + row) * ${N}u + col;`);
-      b.registers.set(core, 'acc');
+      // a float16 product is rounded for its epilogue too, so a fused consumer sees the stored value
+      const norm = DTYPE_INFO[core.dtype].normalize;
+      b.registers.set(core, norm ? `${norm}(acc)` : 'acc');
       if (g.outputs.includes(core)) b.store(core, 'fo', 'acc');
       storeOutputs(b, g, sched);
       checkBindings(b, ctx, 'matmul');

@@ -72,10 +72,16 @@ function evaluateNode(n: Node, ins: Float64Array[]): Float64Array {
       }
       return out;
     }
-    case 'reduce': return refReduce(n.op, ref(0), n.attrs.axes);
-    case 'matmul': return refMatmul(ref(0), ref(1));
+    // a float16 sum or product is rounded once, as the kernels round it when they store it
+    case 'reduce': return roundTo(n, refReduce(n.op, ref(0), n.attrs.axes));
+    case 'matmul': return roundTo(n, refMatmul(ref(0), ref(1)));
     case 'rows': return refRows(n, ins.map((_, k) => ref(k)));
     case 'attention': return refAttention(n, ins);
   }
   throw new Error(`reference: no float64 reference for op '${n.op}'`);
+}
+
+/** Values as the node's dtype holds them (float32 stays float64: the reference's precision). */
+function roundTo(n: Node, v: Float64Array): Float64Array {
+  return n.dtype === 'float32' ? v : v.map((x) => castValue(x, n.dtype));
 }

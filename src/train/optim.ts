@@ -127,24 +127,44 @@ export abstract class Optimizer {
   private traced = false;
 
   /** Records the update of every parameter; it runs with the next read or compiled call. */
-  step(): void {
+  step(): void { this.recordStep(null); }
+
+  /**
+   * step(), applied on the GPU only where `foundInf` (a one-element tensor; nonzero means an
+   * inf or NaN was found in the gradients) is zero: otherwise parameters, state and the step
+   * count keep their values. How GradScaler skips a step with no read-back (PyTorch's fused
+   * optimizers take found_inf the same way).
+   */
+  stepUnlessFound(foundInf: Tensor): void {
+    if (!(foundInf instanceof Tensor) || foundInf.numel() !== 1) throw new Error(`${this.name}.stepUnlessFound: foundInf must be a one-element tensor, got ${foundInf instanceof Tensor ? `shape ${shapeStr(foundInf.shape)}` : typeof foundInf}`);
+    this.recordStep(foundInf);
+  }
+
+  private recordStep(foundInf: Tensor | null): void {
     if (state.tracing) this.traced = true;
     noGrad(() => {
+      const skip = foundInf ? foundInf.reshape().ne(0) : null;
       for (const gs of this.groups) {
         const ps = gs.group.params;
         if (!ps.some((p) => p.grad)) continue;
         const grads = ps.map((p) => (p.grad ? p.grad.reshape(-1) : constant(0, [p.numel()], 'float32')));
         const g = grads.length === 1 ? grads[0] : concat(grads, 0);
-        const t = assign(gs.step.t, gs.step.t.add(1));
+        const next = gs.step.t.add(1);
+        const t = assign(gs.step.t, skip ? skip.where(gs.step.t, next) : next);
         const { param, slots } = this.update(gs, g, gs.arena, t, gs.lr.t);
-        // parameters without a gradient keep their value and state, as in PyTorch
+        // parameters without a gradient keep their value and state, as in PyTorch; so does
+        // everything in a skipped step
         const missing = ps.some((p) => !p.grad);
         const mask = missing ? concat(ps.map((p) => constant(p.grad ? 1 : 0, [p.numel()], 'bool')), 0) : null;
+        const keep = (v: Tensor, old: Tensor) => {
+          const masked = mask ? mask.where(v, old) : v;
+          return skip ? skip.where(old, masked) : masked;
+        };
         for (const [k, v] of Object.entries(slots)) {
           const old = gs.slot(k, this.slotInit(gs.group, k));
-          assign(old, mask ? mask.where(v, old) : v);
+          assign(old, keep(v, old));
         }
-        assign(gs.arena, mask ? mask.where(param, gs.arena) : param);
+        assign(gs.arena, keep(param, gs.arena));
         gs.repoint();
       }
     });
