@@ -31,6 +31,12 @@ export const debug = {
   QUICK_TILING, DEFAULT_TILING, BIG_TILING,
 };
 export { compile, type CompiledFunction } from './graph/compile.js';
+export { autocast, isAutocastEnabled, type AutocastOptions } from './graph/autocast.js';
+import { autocast } from './graph/autocast.js';
+import { GradScaler } from './train/grad_scaler.js';
+/** Mixed precision, as torch.amp: autocast and dynamic loss scaling. */
+export const amp = { autocast, GradScaler };
+export type { GradScalerOptions, GradScalerState } from './train/grad_scaler.js';
 export { grad } from './graph/grad.js';
 import { manualSeed as seedHost } from './layers/random.js';
 import { resetDropoutStream } from './layers/functional.js';

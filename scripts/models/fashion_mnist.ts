@@ -14,7 +14,7 @@ type Module = InstanceType<typeof kn.nn.Module>;
  * seeded) and writes `<outDir>/fashion_mnist_<name>.png`. inputShape: the shape of one image
  * as the model takes it (default [784]).
  */
-export async function trainClassifier(name: string, build: () => Module, { epochs, batchSize, lr, seed, outDir }: RunOptions, inputShape?: number[]): Promise<void> {
+export async function trainClassifier(name: string, build: () => Module, { epochs, batchSize, lr, seed, outDir, amp }: RunOptions, inputShape?: number[]): Promise<void> {
   const { train, test } = loadFashionMNIST();
   console.log(`Fashion-MNIST: ${train.n} training and ${test.n} test images`);
   kn.manualSeed(seed);
@@ -27,13 +27,15 @@ export async function trainClassifier(name: string, build: () => Module, { epoch
   const trainStart = performance.now();
   const history = await kn.train.fit(model, opt, train, {
     epochs, batchSize, seed, inputShape, validation: test, metrics: ['accuracy', 'top2'], scheduler: cosine, schedulerStep: 'batch',
+    // --amp: PyTorch's recipe, autocast for the forward pass and the loss, a GradScaler for the backward
+    ...(amp ? { autocast: true, gradScaler: new kn.amp.GradScaler() } : {}),
   });
   const trainSecs = (performance.now() - trainStart) / 1000;
   const acc = history.valAccuracy[history.valAccuracy.length - 1] * 100;
-  console.log(`test accuracy: ${acc.toFixed(2)}% after ${history.loss.length} epochs`);
+  console.log(`test accuracy: ${acc.toFixed(2)}% after ${history.loss.length} epochs${amp ? ' (mixed precision: autocast float16 + GradScaler)' : ''}`);
   console.log(`training took ${trainSecs.toFixed(1)} s (${((trainSecs * 1000) / (history.loss.length * stepsPerEpoch)).toFixed(1)} ms per step including evaluation)`);
   fs.mkdirSync(outDir, { recursive: true });
-  const plot = path.resolve(outDir, `fashion_mnist_${name}.png`);
+  const plot = path.resolve(outDir, `fashion_mnist_${name}${amp ? '_amp' : ''}.png`);
   writeChartsPNG(plot, kn.train.historyCharts(history));
   console.log(`plot written to ${plot}`);
 }

@@ -6,6 +6,8 @@ export interface RunOptions {
   lr: number;
   seed: number;
   outDir: string;
+  /** mixed precision: autocast (float16 matmuls) and a GradScaler */
+  amp: boolean;
 }
 
 export interface Recipe {

@@ -3,7 +3,7 @@
 import { Node, shapeStr } from './ir.js';
 import { Tensor, make } from './tensor.js';
 import { opOf } from './ops/index.js';
-import { noGrad } from './state.js';
+import { noGrad, withAutocast } from './state.js';
 
 /** The gradients of a node's inputs by its op's rule (none flows where the op has none). */
 function opGradients(node: Node, g: Tensor): (Tensor | null)[] {
@@ -49,7 +49,8 @@ export function gradients(output: Node, wrt: Node[], seed: Tensor, createGraph: 
       });
     }
   };
-  if (createGraph) run(); else noGrad(run);
+  // backward ops keep the dtypes of the forward ones: autocast does not apply to them (as PyTorch's)
+  withAutocast(null, () => (createGraph ? run() : noGrad(run)));
   return wrt.map((n) => grads.get(n) ?? null);
 }
 

@@ -1,12 +1,14 @@
-// kn.compile: traces a function once per input signature into one Program (forward,
-// backward and optimizer update together), then replays it: copy the inputs in, one command
-// buffer of dispatches, copy the outputs out. No per-op JavaScript runs on replay.
+// kn.compile: traces a function once per input signature (dtypes, shapes, the autocast
+// setting) into one Program (forward, backward and optimizer update together), then replays
+// it: copy the inputs in, one command buffer of dispatches, copy the outputs out. No per-op
+// JavaScript runs on replay.
 import { Node, numel, shapeStr } from './ir.js';
 import { storageBytes } from './dtype.js';
 import { Tensor } from './tensor.js';
 import { readable } from './views.js';
 import { node } from './ops/index.js';
-import { state } from './state.js';
+import { state, withAutocast, type AutocastDType } from './state.js';
+import { autocastKey } from './autocast.js';
 import { buildProgram, runProgram, finishAssigns, realize, type Program, type ProgramStats } from './realize.js';
 import { newStorage, type Storage } from '../runtime/buffers.js';
 import { gpu } from '../runtime/device.js';
@@ -48,10 +50,14 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
 
   const compiled = (async (...args: A): Promise<R> => {
     for (const [i, a] of args.entries()) if (!(a instanceof Tensor)) throw new Error(`compiled function: argument ${i} must be a Tensor, got ${typeof a}`);
+    // the autocast setting of the call (read before any await: kn.autocast may end meanwhile)
+    // is part of the trace's signature, and the trace runs under it
+    const autocast = state.autocast;
+    const autocastPart = autocastKey();
     // everything recorded before the call (eager updates, uploads) runs first
     const argNodes = args.map((a) => readable(a.node));
     await realize(argNodes);
-    const key = args.map((a) => `${a.dtype}${shapeStr(a.shape)}`).join(';');
+    const key = `${args.map((a) => `${a.dtype}${shapeStr(a.shape)}`).join(';')}|${autocastPart}`;
     // each call's results get their own storage, so earlier results stay valid; on replay they
     // are copied out in the program's own command buffer (one submit per call)
     const outs: Tensor[] = [];
@@ -69,7 +75,7 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
     if (tr) run(tr, argNodes, copyOut);
     else {
       // the first call's outputs have storage only once the traced program has run
-      tr = await trace(fn, args, argNodes);
+      tr = await trace(fn, args, argNodes, autocast);
       traces.set(key, tr);
       const enc = gpu().createCommandEncoder();
       copyOut(enc);
@@ -110,7 +116,7 @@ export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R
   return compiled;
 }
 
-async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args: A, argNodes: Node[]): Promise<Trace> {
+async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args: A, argNodes: Node[], autocast: AutocastDType | null): Promise<Trace> {
   const inputs: Storage[] = [];
   const placeholders = args.map((a) => {
     const s = newStorage(storageBytes(a.dtype, a.numel()));
@@ -123,7 +129,7 @@ async function trace<A extends Tensor[], R extends Out>(fn: (...a: A) => R, args
   const before = state.pendingAssigns.length;
   state.tracing = true;
   let result: R;
-  try { result = fn(...(placeholders as A)); } finally { state.tracing = false; }
+  try { result = withAutocast(autocast, () => fn(...(placeholders as A))); } finally { state.tracing = false; }
   if (result instanceof Promise) throw new Error('kn.compile: the function must be synchronous (it is traced, not awaited)');
   const { tensors, rebuild } = flattenOut(result);
   const outputs = tensors.map((t) => readable(t.node));

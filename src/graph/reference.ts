@@ -86,3 +86,4 @@ function evaluateNode(n: Node, ins: Float64Array[]): Float64Array {
     default: return def.ref(n, ins);
   }
 }
+

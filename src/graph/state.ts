@@ -1,9 +1,14 @@
-// Engine-wide state of the graph layer: grad mode, the layer-name scope used in error
-// messages, pending assigns, and the trace that kn.compile records into.
+// Engine-wide state of the graph layer: grad mode, autocast, the layer-name scope used in
+// error messages, pending assigns, and the trace that kn.compile records into.
 import type { Node } from './ir.js';
+
+/** The lower-precision dtypes autocast can run in (PyTorch's CUDA autocast also has bfloat16, which Kiln lacks). */
+export type AutocastDType = 'float16';
 
 export const state = {
   gradEnabled: true,
+  /** kn.autocast: the dtype that ops on the lower-precision list run in, or null when off */
+  autocast: null as AutocastDType | null,
   scopes: [] as string[],
   /** assign nodes not yet realized, in the order they were made */
   pendingAssigns: [] as Node[],
@@ -30,4 +35,11 @@ export function noGrad<R>(fn: () => R): R {
   const prev = state.gradEnabled;
   state.gradEnabled = false;
   try { return fn(); } finally { state.gradEnabled = prev; }
+}
+
+/** Runs fn with autocast set to `dtype` (null: off), restoring the previous setting after, so calls nest. */
+export function withAutocast<R>(dtype: AutocastDType | null, fn: () => R): R {
+  const prev = state.autocast;
+  state.autocast = dtype;
+  try { return fn(); } finally { state.autocast = prev; }
 }

@@ -11,6 +11,7 @@ import { readable } from './views.js';
 import { state, scopeSuffix } from './state.js';
 import { realize, readback, uploadNode } from './realize.js';
 import { backward as runBackward } from './autodiff.js';
+import { autocastInputs, autocastElementwise } from './autocast.js';
 
 export type TensorLike = Tensor | number;
 export type Data = ArrayLike<number> | number | NestedArray;
@@ -117,6 +118,7 @@ export class Tensor {
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return this.un(approximate === 'tanh' ? 'geluTanh' : 'gelu'); }
   silu(): Tensor { return this.un('silu'); }
   logicalNot(): Tensor { return this.un('logicalNot'); }
+  isfinite(): Tensor { return this.un('isfinite'); }
   add(o: TensorLike, alpha?: number): Tensor { return this.bin('add', alpha === undefined ? o : scaled(o, alpha)); }
   sub(o: TensorLike, alpha?: number): Tensor { return this.bin('sub', alpha === undefined ? o : scaled(o, alpha)); }
   mul(o: TensorLike): Tensor { return this.bin('mul', o); }
@@ -166,7 +168,7 @@ export class Tensor {
     if (r.dtype !== want) r = r.cast(want);
     return keepdim ? r.reshape(...this.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : r;
   }
-  sum(dim?: number | number[], keepdim = false): Tensor { return this.reduce('sum', dim, keepdim); }
+  sum(dim?: number | number[], keepdim = false): Tensor { return autocastInputs('float32', [this] as const)[0].reduce('sum', dim, keepdim); }
   max(dim?: number | number[], keepdim = false): Tensor { return this.reduce('max', dim, keepdim); }
   min(dim?: number | number[], keepdim = false): Tensor { return this.reduce('min', dim, keepdim); }
   amax(dim?: number | number[], keepdim = false): Tensor { return this.max(dim, keepdim); }
@@ -339,6 +341,7 @@ function resultDtype(op: string, ts: TensorLike[]): DType {
 
 export function elementwise(op: ElementwiseOp, args: TensorLike[], attrs: any): Tensor {
   const def = OPS[op] as ElementwiseDef<unknown>;
+  args = autocastElementwise(op, args);
   const first = args.find((a): a is Tensor => a instanceof Tensor)!;
   // dtype promotion as PyTorch: floats win over ints; bool promotes in arithmetic
   let common: DType;
@@ -376,6 +379,7 @@ export function elementwise(op: ElementwiseOp, args: TensorLike[], attrs: any): 
 }
 
 function rows(x: Tensor, dim: number, log: boolean): Tensor {
+  [x] = autocastInputs('float32', [x]);
   const name = log ? 'logSoftmax' : 'softmax';
   if (dim === undefined || dim === null) throw opError(name, 'dim is required, e.g. softmax(x, -1)');
   checkDtype(name, x, 'float');
@@ -411,6 +415,7 @@ export function sumDot(a: Tensor, b: Tensor): Tensor {
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  [a, b] = autocastInputs('lowerPrecision', [a, b]);
   checkDtype('matmul', a, 'float'); checkDtype('matmul', b, 'float');
   if (a.ndim === 0 || b.ndim === 0) throw opError('matmul', `both arguments need at least 1 dimension, got shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const a2 = a.ndim === 1 ? a.reshape(1, -1) : a;
@@ -426,7 +431,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const B = numel(batch);
   const a3 = a2.expandTo([...batch, M, K]).reshape(B, M, K);
   const b3 = b2.expandTo([...batch, K, N]).reshape(B, K, N);
-  let out = make('matmul', [a3, b3], {}).reshape(...batch, M, N);
+  // float16 operands give a float16 product, as PyTorch's: the kernel accumulates and stores
+  // float32 (packed float16 is written by elementwise kernels), then the product is rounded
+  let out = make('matmul', [a3, b3], {});
+  const want = resultType([a.dtype, b.dtype]);
+  if (out.dtype !== want) out = out.cast(want);
+  out = out.reshape(...batch, M, N);
   if (a.ndim === 1) out = out.squeeze(-2);
   if (b.ndim === 1) out = out.squeeze(-1);
   return out;

@@ -8,6 +8,7 @@ import { customGradient } from '../graph/autodiff.js';
 import { attentionShape, type AttentionOp, type AttentionInputs, type AttentionAttrs } from '../graph/ops/attention.js';
 import { attentionBlock } from '../shaders/attention.js';
 import { dropout, nextRandom } from './functional.js';
+import { autocastInputs } from '../graph/autocast.js';
 
 export interface AttentionOptions {
   /** bool (true = may attend) or float (added to the scores), broadcastable to [..., L, S] */
@@ -60,6 +61,10 @@ export function causalMask(L: number, S: number): Tensor {
  * A query row whose keys are all masked out gives NaN, as in PyTorch.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  // on autocast's lower-precision list: every floating operand, a float mask too (as PyTorch's)
+  const [q16, k16, v16, mask16] = autocastInputs('lowerPrecision', [q, k, v, opts.attnMask]);
+  [q, k, v] = [q16, k16, v16];
+  if (opts.attnMask) opts = { ...opts, attnMask: mask16 };
   const [L, S, E, Ev] = checkAttention(q, k, v, opts);
   const scale = opts.scale ?? 1 / Math.sqrt(E);
   const dropoutP = opts.training === false ? 0 : opts.dropoutP ?? 0;
@@ -75,14 +80,16 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     const ins = { ...operands, ...extra };
     return attentionOp(name, ins, attrs);
   };
-  const packed = op('attention'); // [..., L, Ev + 1]: O, then the row's logsumexp
+  const packed = op('attention'); // [..., L, Ev + 1]: O, then the row's logsumexp (float32)
   const out = packed.narrow(-1, 0, Ev);
-  return customGradient(out, [q, k, v], (dO) => {
+  const result = customGradient(out, [q, k, v], (dO) => {
     const ins = { dO, packed };
     const dq = q.requiresGrad ? sumTo(op('attentionGradQ', ins), q.shape) : null;
     const dkv = k.requiresGrad || v.requiresGrad ? op('attentionGradKV', ins) : null;
     return [dq, dkv && k.requiresGrad ? sumTo(dkv.narrow(-1, 0, E), k.shape) : null, dkv && v.requiresGrad ? sumTo(dkv.narrow(-1, E, Ev), v.shape) : null];
   });
+  // float16 operands give a float16 result, as PyTorch's (the kernels compute in float32)
+  return q.dtype === 'float16' && k.dtype === 'float16' && v.dtype === 'float16' ? result.cast('float16') : result;
 }
 
 /** The composite form: matmul, scale, mask, softmax, dropout, matmul (also the tests' second opinion). */

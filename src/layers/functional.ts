@@ -1,6 +1,7 @@
 // kn.F: the functional forms of the layers (activations, linear, softmax, dropout).
 import { Tensor, tensor, assign, uniformFromSeed } from '../graph/tensor.js';
 import { scopeSuffix } from '../graph/state.js';
+import { autocastInputs } from '../graph/autocast.js';
 import { random } from './random.js';
 
 export const relu = (x: Tensor) => x.relu();
@@ -20,6 +21,8 @@ export const matmul = (a: Tensor, b: Tensor) => a.matmul(b);
 
 /** y = x W^T + b, as torch.nn.functional.linear. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  // one op under autocast, as PyTorch's: the bias joins the float16 product in float16
+  [x, weight, bias] = autocastInputs('lowerPrecision', [x, weight, bias]);
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new Error(`linear: input has ${x.shape[x.ndim - 1]} features (shape [${x.shape}]) but the weight expects ${weight.shape[1]} (weight shape [${weight.shape}])${scopeSuffix()}`);
   }

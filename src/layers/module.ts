@@ -2,11 +2,8 @@
 // the order they were assigned (as PyTorch registers them); state-dict keys are PyTorch's.
 import { Tensor, tensor } from '../graph/tensor.js';
 import { withScope } from '../graph/state.js';
-import { shapeStr, contiguousStrides } from '../graph/ir.js';
-import { DTYPE_INFO, storageBytes } from '../graph/dtype.js';
-import { stridedView } from '../graph/views.js';
-import { gpu } from '../runtime/device.js';
-import { realize } from '../graph/realize.js';
+import { shapeStr } from '../graph/ir.js';
+import { copyInto } from '../graph/arena.js';
 
 /** A tensor that a Module owns and an optimizer updates. */
 export class Parameter extends Tensor {
@@ -98,30 +95,4 @@ export abstract class Module {
   }
 }
 
-/** Writes src's values into dst's existing storage. */
-export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
-  const contiguous = src.reshape(-1).clone(); // a fresh contiguous buffer
-  // only the source is realized: giving the destination (maybe a view) storage would detach it
-  await realize([contiguous.node]);
-  const d = dst.node;
-  if (!d.storage) {
-    // dst is a view (a parameter inside an optimizer's arena): write into its buffer
-    const v = stridedView(d, (n) => n.realized);
-    if (!v || v.strides.join() !== contiguousStrides(d.shape).join()) throw new Error('loadStateDict: cannot write into a non-contiguous view');
-    const s = v.base.storage!;
-    const item = DTYPE_INFO[d.dtype].itemBytes;
-    copyBytes(contiguous, s.buf.buffer, s.byteOffset + v.offset * item, dst.numel() * item);
-    return;
-  }
-  copyBytes(contiguous, d.storage.buf.buffer, d.storage.byteOffset, storageBytes(d.dtype, dst.numel()));
-}
-
-function copyBytes(src: Tensor, buffer: GPUBuffer, byteOffset: number, bytes: number): void {
-  if (!bytes) return;
-  const s = src.node.storage!;
-  const enc = gpu().createCommandEncoder();
-  enc.copyBufferToBuffer(s.buf.buffer, s.byteOffset, buffer, byteOffset, bytes);
-  gpu().queue.submit([enc.finish()]);
-}
-
-export { tensor };
+export { tensor, copyInto };

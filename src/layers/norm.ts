@@ -7,7 +7,8 @@
 // statistics are updated on the GPU by assigns, so a compiled step carries them with no read-back.
 import { Tensor, assign, tensor, moments, sumDot } from '../graph/tensor.js';
 import { customGradient } from '../graph/autodiff.js';
-import { noGrad, scopeSuffix } from '../graph/state.js';
+import { noGrad, scopeSuffix, state } from '../graph/state.js';
+import { autocastInputs } from '../graph/autocast.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
 import { nextRandom } from './functional.js';
@@ -19,6 +20,11 @@ export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null
 
 /** F.batchNorm(x, runningMean, runningVar, {weight, bias, training, momentum, eps}) over dim 1. */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}, fn = 'batchNorm'): Tensor {
+  // under autocast batch norm computes in float32 and returns its input's dtype (PyTorch lists
+  // it on neither autocast list; its CUDA kernels keep float32 statistics and return float16)
+  if (state.autocast && x.dtype === 'float16') {
+    return batchNorm(x.float(), runningMean, runningVar, { ...opts, weight: opts.weight?.float(), bias: opts.bias?.float() }, fn).cast(x.dtype);
+  }
   const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = opts;
   if (x.ndim < 2) fail(fn, `expected input with a channel dim, shape [N, C, ...], got ${shapeStr(x.shape)}`);
   const C = x.shape[1];
@@ -112,6 +118,7 @@ export class BatchNorm2d extends BatchNormBase {
 
 /** F.layerNorm(x, normalizedShape, {weight, bias, eps}): over the trailing dims. */
 export function layerNorm(x: Tensor, normalizedShape: number[], { weight = null, bias = null, eps = 1e-5 }: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  [x, weight, bias] = autocastInputs('float32', [x, weight, bias]);
   const k = normalizedShape.length;
   if (x.shape.slice(-k).join() !== normalizedShape.join()) fail('layerNorm', `normalizedShape ${shapeStr(normalizedShape)} does not match the trailing dims of input ${shapeStr(x.shape)}`);
   const L = normalizedShape.reduce((a, b) => a * b, 1);
@@ -123,6 +130,7 @@ export function layerNorm(x: Tensor, normalizedShape: number[], { weight = null,
 
 /** F.groupNorm(x, numGroups, {weight, bias, eps}). */
 export function groupNorm(x: Tensor, numGroups: number, { weight = null, bias = null, eps = 1e-5 }: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  [x, weight, bias] = autocastInputs('float32', [x, weight, bias]);
   const [N, C] = x.shape;
   if (x.ndim < 2 || C % numGroups !== 0) fail('groupNorm', `channels (${C}) of input ${shapeStr(x.shape)} must be divisible by numGroups (${numGroups})`);
   for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
@@ -137,6 +145,7 @@ export function groupNorm(x: Tensor, numGroups: number, { weight = null, bias = 
 
 /** F.rmsNorm(x, normalizedShape, {weight, eps}): x / sqrt(mean(x^2) + eps). */
 export function rmsNorm(x: Tensor, normalizedShape: number[], { weight = null, eps = 1.1920928955078125e-7 }: { weight?: Tensor | null; eps?: number } = {}): Tensor {
+  [x, weight] = autocastInputs('float32', [x, weight]);
   const k = normalizedShape.length;
   if (x.shape.slice(-k).join() !== normalizedShape.join()) fail('rmsNorm', `normalizedShape ${shapeStr(normalizedShape)} does not match the trailing dims of input ${shapeStr(x.shape)}`);
   const axes = normalizedShape.map((_, i) => x.ndim - k + i);

@@ -10,6 +10,8 @@ import { ProgressBar, type ProgressStream } from './progress.js';
 import { assign, type Optimizer } from './optim.js';
 import { crossEntropy } from './losses.js';
 import { clipGradNorm_ } from './clip.js';
+import { GradScaler } from './grad_scaler.js';
+import { autocast } from '../graph/autocast.js';
 import type { ChartSpec } from './plot.js';
 
 export type Logs = Record<string, number>;
@@ -54,12 +56,16 @@ export interface FitOptions {
   clipGradNorm?: number;
   /** micro-batches per optimizer step (gradient accumulation) */
   accumulate?: number;
+  /** true: forward passes and the loss run under kn.autocast (float16 matmuls and convolutions) */
+  autocast?: boolean;
+  /** dynamic loss scaling for float16 training: the backward pass is scaled, steps go through it */
+  gradScaler?: GradScaler;
   callbacks?: Callback[];
   /** false for silence, or a stream with write() (default: process.stdout or the console) */
   progress?: boolean | ProgressStream;
 }
 
-const KNOWN = ['epochs', 'batchSize', 'shuffle', 'seed', 'inputShape', 'loss', 'validation', 'metrics', 'scheduler', 'schedulerStep', 'schedulerMonitor', 'clipGradNorm', 'accumulate', 'callbacks', 'progress'];
+const KNOWN = ['epochs', 'batchSize', 'shuffle', 'seed', 'inputShape', 'loss', 'validation', 'metrics', 'scheduler', 'schedulerStep', 'schedulerMonitor', 'clipGradNorm', 'accumulate', 'autocast', 'gradScaler', 'callbacks', 'progress'];
 
 function positiveInt(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`fit: ${name} must be a positive integer, got ${String(v)}`);
@@ -75,6 +81,10 @@ export async function fit(model: Module, optimizer: Optimizer, train: Dataset, o
   if (opts.clipGradNorm !== undefined && !(opts.clipGradNorm > 0)) throw new Error(`fit: clipGradNorm must be positive, got ${opts.clipGradNorm}`);
   const metrics = opts.metrics ?? ['accuracy'];
   for (const m of metrics) if (m !== 'accuracy' && !/^top\d+$/.test(m)) throw new Error(`fit: unknown metric '${m}'; expected 'accuracy' or 'topK' such as 'top5'`);
+  if (opts.autocast !== undefined && typeof opts.autocast !== 'boolean') throw new Error(`fit: autocast must be true or false, got ${JSON.stringify(opts.autocast)}`);
+  if (opts.gradScaler !== undefined && !(opts.gradScaler instanceof GradScaler)) throw new Error(`fit: gradScaler must be a kn.amp.GradScaler, got ${typeof opts.gradScaler}`);
+  const amp = <R>(fn: () => R): R => autocast(fn, { enabled: !!opts.autocast });
+  const scaler = opts.gradScaler;
   const inputShape = opts.inputShape ?? [train.featureSize];
   if (inputShape.reduce((a, b) => a * b, 1) !== train.featureSize) throw new Error(`fit: inputShape [${inputShape}] does not hold the dataset's ${train.featureSize} features per example`);
   const lossFn = opts.loss ?? ((out: Tensor, y: Tensor) => crossEntropy(out, y));
@@ -86,14 +96,17 @@ export async function fit(model: Module, optimizer: Optimizer, train: Dataset, o
   // the epoch's summed loss stays on the GPU; it is read once per epoch
   const lossSum = zeros([]);
   const forwardBackward = (x: Tensor, y: Tensor, scale: number) => {
-    const loss = lossFn(model.forward(x), y);
-    (scale === 1 ? loss : loss.mul(scale)).backward();
+    const loss = amp(() => lossFn(model.forward(x), y));
+    const scaled = scaler ? scaler.scale(loss) : loss;
+    (scale === 1 ? scaled : scaled.mul(scale)).backward();
     noGrad(() => assign(lossSum, lossSum.add(loss)));
     return loss;
   };
   const update = () => {
+    // clipping needs the true gradients: a scaler unscales them first (as PyTorch's recipe)
+    if (opts.clipGradNorm && scaler) scaler.unscale_(optimizer);
     if (opts.clipGradNorm) clipGradNorm_(params, opts.clipGradNorm);
-    optimizer.step();
+    if (scaler) { scaler.step(optimizer); scaler.update(); } else optimizer.step();
     optimizer.zeroGrad();
   };
   // one micro-batch per call; with accumulation, gradients collect in persistent buffers
@@ -112,7 +125,7 @@ export async function fit(model: Module, optimizer: Optimizer, train: Dataset, o
     update();
     noGrad(() => accs.forEach((a) => assign(a, a.mul(0))));
   });
-  const evalStep = compile((x: Tensor, y: Tensor) => {
+  const evalStep = compile((x: Tensor, y: Tensor) => amp(() => {
     const out = model.forward(x);
     const r: Record<string, Tensor> = { loss: lossFn(out, y).mul(y.shape[0]) };
     for (const m of metrics) {
@@ -125,7 +138,7 @@ export async function fit(model: Module, optimizer: Optimizer, train: Dataset, o
       }
     }
     return r;
-  });
+  }));
 
   const stream = opts.progress === false ? null : opts.progress === true || opts.progress === undefined ? undefined : opts.progress;
   for (const c of callbacks) await c.onTrainBegin?.(ctx);

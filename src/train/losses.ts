@@ -2,6 +2,7 @@
 // as one fused log-softmax + NLL row kernel; its gradient is written in ops (autodiff).
 import { Tensor, crossEntropyRows } from '../graph/tensor.js';
 import { shapeStr } from '../graph/ir.js';
+import { autocastInputs } from '../graph/autocast.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -25,6 +26,7 @@ function classesLast(x: Tensor): Tensor {
 export interface CrossEntropyOptions { reduction?: Reduction; labelSmoothing?: number; ignoreIndex?: number; weight?: Tensor }
 
 export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  [input, target] = autocastInputs('float32', [input, target]);
   checkOptions('crossEntropy', opts, ['reduction', 'labelSmoothing', 'ignoreIndex', 'weight']);
   const { reduction = 'mean', labelSmoothing = 0, ignoreIndex = -100 } = opts;
   checkReduction('crossEntropy', reduction);
@@ -60,6 +62,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
 }
 
 export function nllLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
+  [input] = autocastInputs('float32', [input]);
   checkOptions('nllLoss', opts, ['reduction', 'ignoreIndex']);
   const { reduction = 'mean', ignoreIndex = -100 } = opts;
   checkReduction('nllLoss', reduction);
@@ -84,17 +87,21 @@ function elementwiseLoss(fn: string, input: Tensor, target: Tensor, opts: { redu
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  [input, target] = autocastInputs('float32', [input, target]);
   const r = elementwiseLoss('mseLoss', input, target, opts, ['reduction']);
   const d = input.sub(target);
   return reduce(d.mul(d), r);
 }
 
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  [input, target] = autocastInputs('float32', [input, target]);
   const r = elementwiseLoss('l1Loss', input, target, opts, ['reduction']);
   return reduce(input.sub(target).abs(), r);
 }
 
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: { reduction?: Reduction; posWeight?: Tensor } = {}): Tensor {
+  [input, target] = autocastInputs('float32', [input, target]);
+  if (opts.posWeight) opts = { ...opts, posWeight: autocastInputs('float32', [opts.posWeight])[0] };
   const r = elementwiseLoss('binaryCrossEntropyWithLogits', input, target, opts, ['reduction', 'posWeight']);
   // log(1 + exp(-|x|)) + max(-x, 0) is log(1 + exp(-x)) without overflow
   const logSigNeg = input.abs().neg().exp().add(1).log().add(input.neg().relu());

@@ -3,13 +3,11 @@
 // count and the learning rate live on the GPU: a compiled step never bakes them in, and a
 // schedule changing the learning rate does not retrace.
 import { Tensor, assign, constant, concat, tensor } from '../graph/tensor.js';
-import { Node, shapeStr, contiguousStrides } from '../graph/ir.js';
-import { DTYPE_INFO, storageBytes } from '../graph/dtype.js';
-import { stridedView } from '../graph/views.js';
+import { shapeStr } from '../graph/ir.js';
 import { state, noGrad } from '../graph/state.js';
-import { gpu } from '../runtime/device.js';
-import { newStorage } from '../runtime/buffers.js';
 import { realize } from '../graph/realize.js';
+import { FlatArena, filled, copyElements } from '../graph/arena.js';
+import { DeviceScalar } from '../graph/scalar.js';
 
 type Hyper = Record<string, any>;
 export interface ParamGroup extends Hyper { params: Tensor[] }
@@ -30,104 +28,28 @@ const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 /** Keys PyTorch writes into param_groups that mean nothing to Kiln; loadStateDict ignores them. */
 const TORCH_ONLY_KEYS = new Set(['foreach', 'capturable', 'differentiable', 'fused']);
 
-/**
- * A float32 GPU scalar that the host can change without retracing anything. A change is an
- * assign like any other: a step recorded before it still sees the old value.
- */
-class DeviceScalar {
-  readonly t: Tensor;
-  private v: number;
-  constructor(v: number) { this.v = v; this.t = tensor([v], []); }
-  get value(): number { return this.v; }
-  set value(v: number) {
-    this.v = v;
-    assign(this.t, constant(v, [], 'float32'));
-  }
-}
-
-/** Optimizer arenas hold float32 values. */
-const ITEM = DTYPE_INFO.float32.itemBytes;
-
-/** A realized flat tensor filled with `value`, used as optimizer state. */
-function filledArena(n: number, value = 0): Tensor {
-  const node = new Node('buffer', [], {}, [n], 'float32');
-  const s = newStorage(storageBytes('float32', n));
-  if (value === 0) {
-    const enc = gpu().createCommandEncoder();
-    enc.clearBuffer(s.buf.buffer, 0, s.buf.bytes);
-    gpu().queue.submit([enc.finish()]);
-  } else {
-    const a = new Float32Array(Math.max(n, 1)).fill(value);
-    gpu().queue.writeBuffer(s.buf.buffer, s.byteOffset, a.buffer, 0, a.byteLength);
-  }
-  node.setStorage(s);
-  return new Tensor(node);
-}
-
-/** A realized copy of `count` floats of a realized tensor's storage from element `start`, with the given shape. */
-function copyOut(src: Tensor, start: number, count: number, shape: number[]): Tensor {
-  const from = src.node.storage;
-  if (!from) throw new Error('internal: optimizer state is not realized');
-  const node = new Node('buffer', [], {}, shape, 'float32');
-  const s = newStorage(storageBytes('float32', count));
-  if (count) {
-    const enc = gpu().createCommandEncoder();
-    enc.copyBufferToBuffer(from.buf.buffer, from.byteOffset + start * ITEM, s.buf.buffer, 0, count * ITEM);
-    gpu().queue.submit([enc.finish()]);
-  }
-  node.setStorage(s);
-  return new Tensor(node);
-}
-
 class GroupState {
-  arena: Tensor;                     // all parameters, flattened end to end
+  /** all parameters, flattened end to end; each parameter is a view of it */
+  readonly params: FlatArena;
   slots = new Map<string, Tensor>(); // optimizer state arenas (exp_avg, ...)
   step: DeviceScalar;
   lr: DeviceScalar;
-  offsets: number[] = [];
-  size = 0;
   constructor(readonly group: ParamGroup, readonly opt: string) {
-    for (const p of group.params) { this.offsets.push(this.size); this.size += p.numel(); }
-    // move parameters into one arena; each parameter becomes a view of it
-    const node = new Node('buffer', [], {}, [this.size], 'float32');
-    const s = newStorage(storageBytes('float32', this.size));
-    const enc = gpu().createCommandEncoder();
-    group.params.forEach((p, i) => {
-      let from = p.node.storage ? { buffer: p.node.storage.buf.buffer, byteOffset: p.node.storage.byteOffset } : null;
-      if (!from) {
-        // a parameter another optimizer holds is a view of its realized arena
-        const v = stridedView(p.node, (n) => n.realized);
-        const bs = v?.base.storage;
-        if (v && bs && v.strides.join() === contiguousStrides(p.shape).join()) from = { buffer: bs.buf.buffer, byteOffset: bs.byteOffset + v.offset * ITEM };
-      }
-      if (!from) throw new Error(`${opt}: parameter ${i} (shape ${shapeStr(p.shape)}) has a pending computation; realize it (await p.data()) before creating the optimizer`);
-      if (p.numel()) enc.copyBufferToBuffer(from.buffer, from.byteOffset, s.buf.buffer, this.offsets[i] * ITEM, p.numel() * ITEM);
-    });
-    gpu().queue.submit([enc.finish()]);
-    node.setStorage(s);
-    this.arena = new Tensor(node);
-    const originals = group.params.map((p) => p.node);
-    this.repoint();
-    // the parameters' own buffers are no longer used (a parameter that is the whole arena,
-    // a single 1-d parameter, now points at the arena itself)
-    for (const old of originals) if (old.storage && old.op === 'buffer' && old !== this.arena.node) old.releaseStorage();
+    this.params = new FlatArena(group.params, 'float32', opt);
     this.step = new DeviceScalar(0);
     this.lr = new DeviceScalar(group.lr);
   }
+  get arena(): Tensor { return this.params.flat; }
+  get offsets(): number[] { return this.params.offsets; }
+  get size(): number { return this.params.size; }
   /** The state arena `name`, created filled with `init` on first use. */
   slot(name: string, init = 0): Tensor {
     let t = this.slots.get(name);
-    if (!t) { t = filledArena(this.size, init); this.slots.set(name, t); }
+    if (!t) { t = filled(this.size, init, 'float32'); this.slots.set(name, t); }
     return t;
   }
   /** parameters become views of the current arena version */
-  repoint(): void {
-    this.group.params.forEach((p, i) => {
-      const old = p.node;
-      const view = this.arena.slice([this.offsets[i]], [this.offsets[i] + p.numel()]).reshape(...old.shape);
-      if (view.node !== old) p.setNode(view.node);
-    });
-  }
+  repoint(): void { this.params.repoint(); }
 }
 
 /** One entry of `stateDict().state`: PyTorch's per-parameter state. */
@@ -205,24 +127,44 @@ export abstract class Optimizer {
   private traced = false;
 
   /** Records the update of every parameter; it runs with the next read or compiled call. */
-  step(): void {
+  step(): void { this.recordStep(null); }
+
+  /**
+   * step(), applied on the GPU only where `foundInf` (a one-element tensor; nonzero means an
+   * inf or NaN was found in the gradients) is zero: otherwise parameters, state and the step
+   * count keep their values. How GradScaler skips a step with no read-back (PyTorch's fused
+   * optimizers take found_inf the same way).
+   */
+  stepUnlessFound(foundInf: Tensor): void {
+    if (!(foundInf instanceof Tensor) || foundInf.numel() !== 1) throw new Error(`${this.name}.stepUnlessFound: foundInf must be a one-element tensor, got ${foundInf instanceof Tensor ? `shape ${shapeStr(foundInf.shape)}` : typeof foundInf}`);
+    this.recordStep(foundInf);
+  }
+
+  private recordStep(foundInf: Tensor | null): void {
     if (state.tracing) this.traced = true;
     noGrad(() => {
+      const skip = foundInf ? foundInf.reshape().ne(0) : null;
       for (const gs of this.groups) {
         const ps = gs.group.params;
         if (!ps.some((p) => p.grad)) continue;
         const grads = ps.map((p) => (p.grad ? p.grad.reshape(-1) : constant(0, [p.numel()], 'float32')));
         const g = grads.length === 1 ? grads[0] : concat(grads, 0);
-        const t = assign(gs.step.t, gs.step.t.add(1));
+        const next = gs.step.t.add(1);
+        const t = assign(gs.step.t, skip ? skip.where(gs.step.t, next) : next);
         const { param, slots } = this.update(gs, g, gs.arena, t, gs.lr.t);
-        // parameters without a gradient keep their value and state, as in PyTorch
+        // parameters without a gradient keep their value and state, as in PyTorch; so does
+        // everything in a skipped step
         const missing = ps.some((p) => !p.grad);
         const mask = missing ? concat(ps.map((p) => constant(p.grad ? 1 : 0, [p.numel()], 'bool')), 0) : null;
+        const keep = (v: Tensor, old: Tensor) => {
+          const masked = mask ? mask.where(v, old) : v;
+          return skip ? skip.where(old, masked) : masked;
+        };
         for (const [k, v] of Object.entries(slots)) {
           const old = gs.slot(k, this.slotInit(gs.group, k));
-          assign(old, mask ? mask.where(v, old) : v);
+          assign(old, keep(v, old));
         }
-        assign(gs.arena, mask ? mask.where(param, gs.arena) : param);
+        assign(gs.arena, keep(param, gs.arena));
         gs.repoint();
       }
     });
@@ -243,7 +185,7 @@ export abstract class Optimizer {
   async stateDict(): Promise<OptimizerStateDict> {
     await realize([]);
     // copy everything in one go, with no await in between: a snapshot of one moment
-    const stepCopies = this.groups.map((gs) => copyOut(gs.step.t, 0, 1, []));
+    const stepCopies = this.groups.map((gs) => copyElements(gs.step.t, 0, 1, []));
     const state: Record<number, ParamState> = {};
     const param_groups: StateDictGroup[] = [];
     const pending: [ParamState, number][] = [];
@@ -259,7 +201,7 @@ export abstract class Optimizer {
       g.params.forEach((p, j) => {
         const e: ParamState = {};
         if (layout.step) e.step = 0;
-        for (const k of layout.keys) e[k] = copyOut(gs.slot(k, this.slotInit(g, k)), gs.offsets[j], p.numel(), p.shape);
+        for (const k of layout.keys) e[k] = copyElements(gs.slot(k, this.slotInit(g, k)), gs.offsets[j], p.numel(), p.shape);
         for (const k of layout.nullKeys ?? []) e[k] = null;
         state[ids[j]] = e;
         pending.push([e, gi]);

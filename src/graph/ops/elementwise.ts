@@ -108,6 +108,9 @@ const TABLE = {
     grad: (g, [a]) => [isFloat(a.dtype) ? g.cast(a.dtype) : null],
   }),
   copy: ew({ arity: 1, accepts: 'any', ref: ([a]) => a, wgsl: ([a]) => a, grad: (g) => [g] }),
+  // tested on the bits (an all-ones exponent is an infinity or a NaN): WGSL implementations may
+  // assume finite values in float comparisons, so x == x or abs(x) < inf could be folded away
+  isfinite: ew({ arity: 1, accepts: 'float', ref: ([a]) => (Number.isFinite(a) ? 1 : 0), wgsl: ([a]) => `((bitcast<u32>(f32(${a})) & 0x7f800000u) != 0x7f800000u)`, dtype: bool }),
   logicalNot: ew({ arity: 1, accepts: 'bool', ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(!${a})`, dtype: bool }),
   // ---- binary
   add: ew({ arity: 2, ref: ([a, b]) => a + b, wgsl: ([a, b]) => `(${a} + ${b})`, grad: (g) => [g, g] }),

@@ -1,0 +1,138 @@
+// Arenas and byte copies: tensors moved end to end into one buffer, each becoming a view of it
+// (so one fused kernel updates them all, as the optimizers do), buffers filled with a value,
+// copies of a range of elements, and writes into a tensor's existing storage (loadStateDict,
+// which may write into a view of an arena). The layers above call these and never encode GPU
+// copies themselves. Offsets are in bytes, sizes from the dtype (dtype.ts).
+import { Tensor } from './tensor.js';
+import { shapeStr, contiguousStrides, numel, type Shape } from './ir.js';
+import { node } from './ops/index.js';
+import { type DType, DTYPE_INFO, storageBytes, encode } from './dtype.js';
+import { stridedView } from './views.js';
+import { realize } from './realize.js';
+import { gpu } from '../runtime/device.js';
+import { newStorage } from '../runtime/buffers.js';
+
+/** Where a tensor's elements lie, when they lie contiguously in a realized buffer. */
+interface Place { buffer: GPUBuffer; byteOffset: number }
+
+/** Bytes of `count` elements of dtype d starting at element `start`, refused where a copy cannot start (GPU copies move whole words). */
+function byteRange(d: DType, start: number, count: number): [number, number] {
+  const item = DTYPE_INFO[d].itemBytes;
+  const from = start * item, bytes = count * item;
+  if (from % 4 || bytes % 4) throw new Error(`internal: a copy of ${count} ${d} elements from element ${start} does not start and end on a 4-byte word`);
+  return [from, bytes];
+}
+
+/** The place of a realized tensor, or of a contiguous view of a realized buffer (a parameter inside an arena); null otherwise. */
+function placeOf(t: Tensor): Place | null {
+  const n = t.node;
+  if (n.storage) return { buffer: n.storage.buf.buffer, byteOffset: n.storage.byteOffset };
+  const v = stridedView(n, (m) => m.realized);
+  const s = v?.base.storage;
+  if (!v || !s || v.strides.join() !== contiguousStrides(n.shape).join()) return null;
+  return { buffer: s.buf.buffer, byteOffset: s.byteOffset + byteRange(n.dtype, v.offset, 0)[0] };
+}
+
+/** Encodes byte copies and submits them together. */
+function copyBytes(copies: { from: Place; to: Place; bytes: number }[]): void {
+  const todo = copies.filter((c) => c.bytes > 0);
+  if (!todo.length) return;
+  const enc = gpu().createCommandEncoder();
+  for (const c of todo) enc.copyBufferToBuffer(c.from.buffer, c.from.byteOffset, c.to.buffer, c.to.byteOffset, c.bytes);
+  gpu().queue.submit([enc.finish()]);
+}
+
+/** A new buffer node of `shape` holding nothing yet. */
+function bufferTensor(shape: Shape, dtype: DType): { t: Tensor; place: Place } {
+  const n = node('buffer', [], { shape: shape.slice(), dtype });
+  const s = newStorage(storageBytes(dtype, numel(shape)));
+  n.setStorage(s);
+  return { t: new Tensor(n), place: { buffer: s.buf.buffer, byteOffset: s.byteOffset } };
+}
+
+/** A realized flat tensor of `n` elements of dtype d, every one `value` (optimizer state). */
+export function filled(n: number, value = 0, dtype: DType = 'float32'): Tensor {
+  const { t, place } = bufferTensor([n], dtype);
+  if (value === 0) {
+    const enc = gpu().createCommandEncoder();
+    enc.clearBuffer(place.buffer, 0, t.node.storage!.buf.bytes);
+    gpu().queue.submit([enc.finish()]);
+  } else {
+    const bytes = encode(dtype, new Array<number>(n).fill(value));
+    gpu().queue.writeBuffer(place.buffer, place.byteOffset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return t;
+}
+
+/** A realized copy of `count` elements of a realized tensor from element `start`, with the given shape (a snapshot: later writes to `src` do not change it). */
+export function copyElements(src: Tensor, start: number, count: number, shape: Shape): Tensor {
+  const from = src.node.storage;
+  if (!from) throw new Error(`internal: copyElements of a tensor (shape ${shapeStr(src.shape)}) that is not realized`);
+  if (numel(shape) !== count) throw new Error(`internal: copyElements of ${count} elements into shape ${shapeStr(shape)}`);
+  const { t, place } = bufferTensor(shape, src.dtype);
+  const [off, bytes] = byteRange(src.dtype, start, count);
+  copyBytes([{ from: { buffer: from.buf.buffer, byteOffset: from.byteOffset + off }, to: place, bytes }]);
+  return t;
+}
+
+/**
+ * Tensors of one dtype moved end to end into one flat buffer; each member's handle then points
+ * at a view of it, so a kernel over the flat tensor updates them all (the optimizers'
+ * multi-tensor apply). Assign to `flat` to change every member, then call repoint().
+ */
+export class FlatArena {
+  /** every member, flattened end to end */
+  readonly flat: Tensor;
+  /** each member's first element in `flat` */
+  readonly offsets: number[] = [];
+  /** elements in all */
+  readonly size: number;
+  /** `who` names the caller in errors (an optimizer's name) */
+  constructor(readonly members: Tensor[], readonly dtype: DType, who: string) {
+    let size = 0;
+    for (const m of members) { this.offsets.push(size); size += m.numel(); }
+    this.size = size;
+    const { t, place } = bufferTensor([size], dtype);
+    const copies = members.map((m, i) => {
+      if (m.dtype !== dtype) throw new Error(`${who}: tensor ${i} (shape ${shapeStr(m.shape)}) is ${m.dtype}, the arena holds ${dtype}`);
+      // a member another arena holds is a view of that arena's realized buffer
+      const from = placeOf(m);
+      if (!from) throw new Error(`${who}: parameter ${i} (shape ${shapeStr(m.shape)}) has a pending computation; realize it (await p.data()) before creating the optimizer`);
+      const [off, bytes] = byteRange(dtype, this.offsets[i], m.numel());
+      return { from, to: { buffer: place.buffer, byteOffset: place.byteOffset + off }, bytes };
+    });
+    copyBytes(copies);
+    this.flat = t;
+    const originals = members.map((m) => m.node);
+    this.repoint();
+    // the members' own buffers are no longer used (a member that is the whole arena, a single
+    // 1-d tensor, now points at the arena itself)
+    for (const old of originals) if (old.storage && old.op === 'buffer' && old !== this.flat.node) old.releaseStorage();
+  }
+  /** Members become views of the current version of `flat` (after an assign to it). */
+  repoint(): void {
+    this.members.forEach((m, i) => {
+      const old = m.node;
+      const view = this.flat.slice([this.offsets[i]], [this.offsets[i] + m.numel()]).reshape(...old.shape);
+      if (view.node !== old) m.setNode(view.node);
+    });
+  }
+}
+
+/**
+ * Writes src's values into dst's existing storage, which may be a contiguous view of another
+ * buffer (a parameter inside an optimizer's arena): whoever holds that storage (an optimizer,
+ * a compiled step) sees the new values. src is cast to dst's dtype.
+ */
+export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
+  if (src.shape.join() !== dst.shape.join()) throw new Error(`copyInto: source shape ${shapeStr(src.shape)} does not match destination shape ${shapeStr(dst.shape)}`);
+  const contiguous = src.cast(dst.dtype).reshape(-1).clone(); // a fresh contiguous buffer
+  // only the source is realized: giving the destination (maybe a view) storage would detach it
+  await realize([contiguous.node]);
+  const to = placeOf(dst);
+  if (!to) throw new Error('loadStateDict: cannot write into a non-contiguous view');
+  const s = contiguous.node.storage!;
+  // a tensor with storage of its own takes whole words (a packed dtype may end mid-word)
+  const bytes = dst.node.storage ? storageBytes(dst.dtype, dst.numel()) : byteRange(dst.dtype, 0, dst.numel())[1];
+  copyBytes([{ from: { buffer: s.buf.buffer, byteOffset: s.byteOffset }, to, bytes }]);
+}
