@@ -30,7 +30,7 @@ export const debug = {
   tuningSettled,
   QUICK_TILING, DEFAULT_TILING, BIG_TILING,
 };
-export { compile, type CompiledFunction } from './graph/compile.js';
+export { compile, type CompiledFunction } from './graph/jit.js';
 export { autocast, isAutocastEnabled, type AutocastOptions } from './graph/autocast.js';
 import { autocast } from './graph/autocast.js';
 import { GradScaler } from './train/grad_scaler.js';

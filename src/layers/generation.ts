@@ -16,7 +16,7 @@
 // software WebGPU). The price is attending over maxLen keys instead of pos + 1, which is
 // small next to the per-step overhead at the context lengths used here.
 import { Tensor, tensor, assign, arange, concat, zeros } from '../graph/tensor.js';
-import { compile, type CompiledFunction } from '../graph/compile.js';
+import { compile, type CompiledFunction } from '../graph/jit.js';
 import { noGrad } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
 import { scaledDotProductAttention } from './attention.js';

@@ -2,7 +2,7 @@
 // (gradient clipping and accumulation inside them), validation metrics, callbacks, early
 // stopping, a progress bar and a history that plots. Browser-safe: files are the caller's.
 import { Tensor, tensor, zeros } from '../graph/tensor.js';
-import { compile } from '../graph/compile.js';
+import { compile } from '../graph/jit.js';
 import { noGrad } from '../graph/state.js';
 import type { Module } from '../layers/module.js';
 import { DataLoader, type Dataset } from './data.js';
