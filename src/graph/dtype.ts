@@ -167,7 +167,21 @@ fn kn_f16_value(h: u32) -> f32 {
   if (e == 0u) { return bitcast<f32>(sign | bitcast<u32>(f32(m) * 5.9604644775390625e-8)); }
   return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
 }
-fn kn_f16_round(x: f32) -> f32 { return kn_f16_value(kn_f16_bits(x)); }
+// kn_f16_round gives the same values as kn_f16_value(kn_f16_bits(x)) with a few branch-free
+// operations: it is inlined wherever a float16 value is made (every output of a 16x16 matmul
+// tile and its epilogue), and the branchy form made SwiftShader's compiler take minutes and
+// gigabytes for such kernels
+fn kn_f16_round(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let a = b & 0x7fffffffu;
+  // from 2^-14 up: 10 mantissa bits, to nearest even (a carry into the exponent is right)
+  var r = (a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u;
+  r = select(r, 0x7f800000u, r >= 0x47800000u); // 65520 and up round to 2^16: infinity
+  r = select(r, 0x7fc00000u, a > 0x7f800000u); // NaN stays a (quiet) NaN
+  // below 2^-14: multiples of 2^-24 (WGSL's round() takes ties to even; the scalings are exact)
+  let small = round(x * 16777216.0) * 5.9604644775390625e-8;
+  return select(bitcast<f32>((b & 0x80000000u) | r), small, a < 0x38800000u);
+}
 fn kn_wrap_i8(x: i32) -> i32 { return (x << 24u) >> 24u; }
 fn kn_wrap_u8(x: i32) -> i32 { return x & 255; }
 `;
