@@ -161,25 +161,30 @@ export function f32Literal(v: number): string {
  * leaves overflow undefined), and integer wrap-around.
  */
 export const DTYPE_PRELUDE = `
-fn kn_f16_bits(x: f32) -> u32 {
+// Branch-free: these are inlined wherever a float16 value is made, and a branchy form made
+// SwiftShader's compiler take minutes and gigabytes for a kernel full of them
+fn kn_f16_round(x: f32) -> f32 {
   let b = bitcast<u32>(x);
-  let sign = (b >> 16u) & 0x8000u;
-  let e = i32((b >> 23u) & 0xffu) - 127;
-  let m = b & 0x7fffffu;
-  if (e == 128) { return sign | 0x7c00u | select(0u, 0x200u, m != 0u); }
-  if (e > 15) { return sign | 0x7c00u; }
-  if (e < -25) { return sign; }
-  var full = m;
-  var shift = 13u;
-  var h = u32(e + 15) << 10u;
-  if (e < -14) { full = m | 0x800000u; shift = u32(-e - 1); h = 0u; }
-  h = h | (full >> shift);
-  let rest = full & ((1u << shift) - 1u);
-  let half = 1u << (shift - 1u);
-  if (rest > half || (rest == half && (h & 1u) == 1u)) { h = h + 1u; }
-  return sign | h;
+  let a = b & 0x7fffffffu;
+  // from 2^-14 up: 10 mantissa bits, to nearest even (a carry into the exponent is right)
+  var r = (a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u;
+  r = select(r, 0x7f800000u, r >= 0x47800000u); // 65520 and up round to 2^16: infinity
+  r = select(r, 0x7fc00000u, a > 0x7f800000u); // NaN stays a (quiet) NaN
+  // below 2^-14: multiples of 2^-24 (WGSL's round() takes ties to even; the scalings are exact)
+  let small = round(x * 16777216.0) * 5.9604644775390625e-8;
+  return select(bitcast<f32>((b & 0x80000000u) | r), small, a < 0x38800000u);
 }
-fn kn_f16_round(x: f32) -> f32 { return unpack2x16float(kn_f16_bits(x)).x; }
+// the bits of kn_f16_round(x): the exponent rebiased (127 -> 15) above 2^-14, a count of 2^-24
+// below it; infinities and NaN (a quiet one) apart
+fn kn_f16_bits(x: f32) -> u32 {
+  let r = kn_f16_round(x);
+  let b = bitcast<u32>(r);
+  let a = b & 0x7fffffffu;
+  let normal = (a >> 13u) - 0x1c000u;
+  let small = u32(abs(r) * 16777216.0);
+  let special = select(0x7c00u, 0x7e00u, a > 0x7f800000u);
+  return ((b >> 16u) & 0x8000u) | select(select(normal, small, a < 0x38800000u), special, a >= 0x7f800000u);
+}
 fn kn_wrap_i8(x: i32) -> i32 { return (x << 24u) >> 24u; }
 fn kn_wrap_u8(x: i32) -> i32 { return x & 255; }
 `;

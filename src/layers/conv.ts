@@ -60,7 +60,7 @@ function windows(x: Tensor, g: Geometry, padValue = 0): Tensor {
 }
 
 function check4d(fn: string, x: Tensor): Tensor {
-  if (!isFloat(x.dtype)) fail(fn, `expected a floating-point input (float32 or float16), got ${x.dtype}`);
+  if (!isFloat(x.dtype)) fail(fn, `expected a float32 input, got ${x.dtype} (float16 is accepted too)`);
   if (x.ndim === 3) return x.unsqueeze(0);
   if (x.ndim !== 4) fail(fn, `expected input of shape [N, C, H, W] (or [C, H, W]), got ${shapeStr(x.shape)}`);
   return x;
@@ -71,7 +71,7 @@ export interface ConvOptions { bias?: Tensor | null; stride?: Pair; padding?: Pa
 /** Checks a convolution's operands against each other, with the shapes as the user passed them. */
 function checkConv(fn: string, input: Tensor, weight: Tensor, bias: Tensor | null, groups: number, dims: 1 | 2): void {
   const spatial = dims === 2 ? 'H, W' : 'L';
-  if (!isFloat(input.dtype)) fail(fn, `expected a floating-point input (float32 or float16), got ${input.dtype}`);
+  if (!isFloat(input.dtype)) fail(fn, `expected a float32 input, got ${input.dtype} (float16 is accepted too)`);
   if (input.ndim !== dims + 2 && input.ndim !== dims + 1) fail(fn, `expected input of shape [N, C, ${spatial}] (or [C, ${spatial}]), got ${shapeStr(input.shape)}`);
   if (weight.ndim !== dims + 2) fail(fn, `expected weight of shape [outChannels, inChannels/groups, ${dims === 2 ? 'KH, KW' : 'K'}], got ${shapeStr(weight.shape)}`);
   if (!Number.isInteger(groups) || groups < 1) fail(fn, `groups must be a positive integer, got ${groups}`);
@@ -154,7 +154,7 @@ export function convTranspose2d(input: Tensor, weight: Tensor, opts: ConvTranspo
   const { stride = 1, padding = 0, outputPadding = 0, dilation = 1, groups = 1 } = opts;
   let bias = opts.bias ?? null;
   [input, weight, bias] = autocastInputs('lowerPrecision', [input, weight, bias]);
-  if (!isFloat(input.dtype)) fail(fn, `expected a floating-point input (float32 or float16), got ${input.dtype}`);
+  if (!isFloat(input.dtype)) fail(fn, `expected a float32 input, got ${input.dtype} (float16 is accepted too)`);
   if (input.ndim !== 4 && input.ndim !== 3) fail(fn, `expected input of shape [N, C, H, W] (or [C, H, W]), got ${shapeStr(input.shape)}`);
   if (weight.ndim !== 4) fail(fn, `expected weight of shape [inChannels, outChannels/groups, KH, KW], got ${shapeStr(weight.shape)}`);
   if (!Number.isInteger(groups) || groups < 1) fail(fn, `groups must be a positive integer, got ${groups}`);
