@@ -130,6 +130,12 @@ const GPU_TILINGS: MatmulTiling[] = [
 
 const matmulLabel = (t: MatmulTiling) => `${t.tm}x${t.tn} wg${t.wgx}x${t.wgy} ku${t.ku ?? 4}${t.fit === false ? ' unfitted' : ''}`;
 
+/**
+ * Whether a tiling reads the problem's packed float16 operands in whole words: two K steps per
+ * word need an even K unroll (an odd one still computes the product, one word load per element).
+ */
+export const readsWholeWords = (t: MatmulTiling, p: MatmulProblem) => !p.dtype.includes('float16') || (t.ku ?? 4) % 2 === 0;
+
 /** Every tiling computes the same product (edge blocks clamp); only the speed differs. */
 export const MATMUL_TUNING: Tunable<MatmulProblem, MatmulTiling> = {
   emitter: 'matmul',
@@ -143,9 +149,7 @@ export const MATMUL_TUNING: Tunable<MatmulProblem, MatmulTiling> = {
     // tilings that fit this output to the same kernel are one candidate
     const fitted = (t: MatmulTiling) => matmulLabel(fitTiling(t, p.batch, p.M, p.N));
     const seen = new Set<string>();
-    // packed float16 operands read two K steps per word: an odd K unroll would split words
-    const words = (t: MatmulTiling) => !p.dtype.includes('float16') || even(t.ku ?? 4);
-    return distinct(MATMUL_TUNING, [def, ...more.filter((t) => words(t) && !MATMUL_TUNING.invalid(t, p, adapter))])
+    return distinct(MATMUL_TUNING, [def, ...more.filter((t) => readsWholeWords(t, p) && !MATMUL_TUNING.invalid(t, p, adapter))])
       .filter((t) => { const f = fitted(t); if (seen.has(f)) return false; seen.add(f); return true; });
   },
   invalid(c, _p, adapter) {
