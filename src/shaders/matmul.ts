@@ -8,6 +8,12 @@
 // into constant offsets), and whether M, N, K divide the tile (then no clamps or store guards).
 // Edge blocks clamp their row/column to the last valid one, so loads stay in bounds and the
 // loop stays branch-free; their extra results are simply not stored.
+//
+// Packed float16 operands (two per u32 word) are strided views too, with the same element
+// strides: one word load and one unpack2x16float serve two K steps (a K-contiguous operand) or
+// two rows of A / columns of B (contiguous along them), vector loads carry 4 or 8 halves, and
+// layouts that split words (odd offsets or strides, an odd K unroll) load one word per element.
+// On a CPU adapter the unpacking, not the bytes, is what float16 costs.
 import { BUILTINS, declareBuffers, grid, type BufferDecl, type ElemType } from './common.js';
 import { type Tunable, checkFields, intIn, distinct } from './tunable.js';
 
