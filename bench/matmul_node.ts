@@ -4,8 +4,8 @@
 // bench workloads themselves (the browser harness's Kiln column) run in Node with bench/node.ts.
 // Each case is one compiled function, so the timing covers the kernel (plus one small input copy
 // per call), not JavaScript: warm up, run many calls back to back, then read one result back.
-// --dtype=float16 stores both operands as float16 (two per word, read through the kernel's load
-// functions, float32 accumulation): the bandwidth halves, the unpacking costs ALU.
+// --dtype=float16 stores both operands as float16 (two per word, read in place as u32 words and
+// unpacked in the kernel, float32 accumulation): the bytes read halve, the unpacking costs ALU.
 //   npx tsx bench/matmul_node.ts [--quick] [--only=square,mlp] [--dtype=float16] [--tiling='{"tm":16,"tn":8,"wgx":4,"wgy":1,"ku":4}']
 import * as kn from '../src/index.ts';
 import { setTiling } from '../src/graph/tuning.ts';

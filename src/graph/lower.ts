@@ -49,7 +49,7 @@ class Builder implements KernelBuilder {
   /** bindings in order: binding i is named buf{i}; a buffer may appear twice (scalar and vec4 views) */
   private slots: [SharedBuffer, BufferDecl][] = [];
   private scalar = new Map<SharedBuffer, BufferDecl>();
-  private vector = new Map<SharedBuffer, BufferDecl>();
+  private vector = new Map<SharedBuffer, BufferDecl[]>();
 
   constructor(private ctx: LowerContext, private group?: Group, private sched?: Schedule) {}
 
@@ -84,9 +84,10 @@ class Builder implements KernelBuilder {
     b.writable ||= writable;
     return b.name;
   }
-  buffer4(s: Storage): string {
-    let b = this.vector.get(s.buf);
-    if (!b) { b = { name: `buf${this.slots.length}`, type: 'vec4<f32>', writable: false }; this.vector.set(s.buf, b); this.slots.push([s.buf, b]); }
+  buffer4(s: Storage, type: ElemType = 'vec4<f32>'): string {
+    const all = this.vector.get(s.buf) ?? [];
+    let b = all.find((d) => d.type === type);
+    if (!b) { b = { name: `buf${this.slots.length}`, type, writable: false }; this.vector.set(s.buf, [...all, b]); this.slots.push([s.buf, b]); }
     return b.name;
   }
 
@@ -263,10 +264,13 @@ class Builder implements KernelBuilder {
 
   stridedOperand(n: Node) {
     const v = stridedView(n, (x) => this.ctx.storage.has(x));
-    // a packed operand is read through its load function, which unpacks it
-    if (!v || perWord(v.base.dtype) > 1) return null;
+    // packed float16 is read in place (the matmul unpacks its words); the byte dtypes through
+    // their load function, which unpacks them
+    const per = v && perWord(v.base.dtype);
+    if (!v || (per! > 1 && v.base.dtype !== 'float16')) return null;
     const s = this.ctx.storage.get(v.base)!;
-    return { storage: s, dtype: v.base.dtype, layout: { offset: elementOffset(s, v.base.dtype) + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] } };
+    const layout = { offset: elementOffset(s, v.base.dtype) + v.offset, sb: v.strides[0], s0: v.strides[1], s1: v.strides[2] };
+    return { storage: s, dtype: v.base.dtype, layout: per === 2 ? { ...layout, packed: 2 as const } : layout };
   }
   writes(s: Storage): boolean { return !!this.group?.outputs.some((o) => this.ctx.storage.get(o)?.buf === s.buf); }
 

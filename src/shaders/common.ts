@@ -1,7 +1,7 @@
 // Pieces every kernel template shares: storage declarations and a 1-D launch that folds
 // into a second dimension when it exceeds maxComputeWorkgroupsPerDimension.
 
-export type ElemType = 'f32' | 'i32' | 'u32' | 'vec4<f32>';
+export type ElemType = 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'vec2<u32>' | 'vec4<u32>';
 
 export interface BufferDecl { name: string; type: ElemType; writable: boolean }
 

@@ -5,6 +5,7 @@ import type { Node } from '../ir.js';
 import { shapeStr } from '../ir.js';
 import { isFloat } from '../dtype.js';
 import { type KernelDef, pick } from './types.js';
+import type { ElemType } from '../../shaders/common.js';
 import { matmulKernel, vectorLoads, operandLayout, MATMUL_TUNING } from '../../shaders/matmul.js';
 
 export interface MatmulAttrs { matmul: Record<string, never> }
@@ -39,17 +40,18 @@ const matmul: KernelDef<MatmulAttrs['matmul']> = {
     const dtype = core.inputs.map((i) => i.dtype).join(',');
     const tiling = ctx.tiling ?? pick(ctx, MATMUL_TUNING, { batch: B, M, N, K, a: operandLayout(la, B), b: operandLayout(lb, B), dtype });
     const vec = vectorLoads({ batch: B, M, N, K, a: la, b: lb, tiling });
-    const useB = !!vb && vec.b && !b.writes(vb.storage), useA = !!va && useB && vec.a && !b.writes(va.storage);
+    const useB = vb && vec.b && !b.writes(vb.storage) ? vec.b : false;
+    const useA = va && useB && vec.a && !b.writes(va.storage) ? vec.a : false;
     // an operand that is no strided view (sliding windows, padding) is computed by a function
     // of (batch, row, column): the implicit GEMM of a convolution, with no buffer in between
     const fns: string[] = [];
-    const operand = (o: typeof va, node: Node, name: string, vec4: boolean) => {
+    const operand = (o: typeof va, node: Node, name: string, vec: ElemType | false) => {
       if (!o) {
         const body = b.scoped(() => { b.emit(`return ${b.value(node, { dims: ['bi', 'i', 'j'] })};`); });
         fns.push(`fn ${name}(bi: u32, i: u32, j: u32) -> f32 {\n${body}\n}`);
         return { ...noStrides, buf: '', fn: name };
       }
-      return vec4 ? { ...o.layout, buf: '', buf4: b.buffer4(o.storage) } : { ...o.layout, buf: b.buffer(o.storage, o.dtype, false) };
+      return vec ? { ...o.layout, buf: '', buf4: b.buffer4(o.storage, vec) } : { ...o.layout, buf: b.buffer(o.storage, o.dtype, false) };
     };
     const opA = operand(va, core.inputs[0], 'kn_load_a', useA), opB = operand(vb, core.inputs[1], 'kn_load_b', useB);
     b.ownFlat = 'fo';

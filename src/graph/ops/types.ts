@@ -6,7 +6,7 @@ import type { Node, Shape } from '../ir.js';
 import type { DType } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 import type { Storage, SharedBuffer } from '../../runtime/buffers.js';
-import type { BufferDecl } from '../../shaders/common.js';
+import type { BufferDecl, ElemType } from '../../shaders/common.js';
 import type { MatmulTiling } from '../../shaders/matmul.js';
 import type { Tunable } from '../../shaders/tunable.js';
 
@@ -110,12 +110,13 @@ export interface KernelBuilder {
   flat(idx: Idx, shape: Shape): string;
   store(n: Node, flat: string, v: string): void;
   buffer(s: Storage, d: DType, writable: boolean): string;
-  buffer4(s: Storage): string;
+  /** the buffer bound a second time as an array of vectors (read-only) */
+  buffer4(s: Storage, type?: ElemType): string;
   body(): string;
   decls(): BufferDecl[];
   bufferList(): SharedBuffer[];
-  /** a strided view of a buffer that `n` is (matmul operands), with its element layout, or null */
-  stridedOperand(n: Node): { storage: Storage; dtype: DType; layout: { offset: number; sb: number; s0: number; s1: number } } | null;
+  /** a strided view of a buffer that `n` is (matmul operands), with its element layout (packed: elements per word), or null */
+  stridedOperand(n: Node): { storage: Storage; dtype: DType; layout: { offset: number; sb: number; s0: number; s1: number; packed?: 2 } } | null;
   /** whether this kernel writes (any part of) the buffer of `s` */
   writes(s: Storage): boolean;
   /** the helper functions every kernel may call */
