@@ -4,7 +4,7 @@
 import { type Node, numel } from '../ir.js';
 import { DTYPE_INFO } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
-import type { KernelBuilder, KernelDef, LowerContext } from './types.js';
+import { type KernelBuilder, type KernelDef, type LowerContext, tensorClass } from './types.js';
 import { rowsKernel, momentsKernel } from '../../shaders/rows.js';
 
 export interface RowsAttrs {
@@ -82,7 +82,7 @@ const crossEntropyRows: Def<'crossEntropyRows'> = {
   // d loss_r / d x_rc = softmax_rc - q_rc, with q the smoothed one-hot target
   grad: (g, [x, target], _, { labelSmoothing: ls, ignoreIndex }) => {
     const C = x.shape[x.ndim - 1];
-    const onehot = target.unsqueeze(-1).eq(arange(x, C).unsqueeze(0)).float();
+    const onehot = target.unsqueeze(-1).eq(tensorClass(x).arange(C).unsqueeze(0)).float();
     const q = ls ? onehot.mul(1 - ls).add(ls / C) : onehot;
     const keepRow = target.ne(ignoreIndex).float().unsqueeze(-1);
     return [x.softmax(-1).sub(q).mul(g.unsqueeze(-1).mul(keepRow)), null];
@@ -127,6 +127,5 @@ const sumDot: Def<'sumDot'> = {
   lower: (b, core, ctx) => lowerMoments(b, core, ctx, true),
 };
 
-function arange(t: Tensor, n: number): Tensor { return (t.constructor as unknown as { arange(n: number): Tensor }).arange(n); }
 
 export const ROWS_OPS: { [K in keyof RowsAttrs]: Def<K> } = { softmax, crossEntropyRows, moments, sumDot };

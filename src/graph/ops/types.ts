@@ -15,6 +15,13 @@ export type Family = 'source' | 'elementwise' | 'view' | 'reduce' | 'matmul' | '
 /** What a node's rule sees of its inputs. */
 export interface Meta { shape: number[]; dtype: DType }
 
+/**
+ * The Tensor class reached through an instance: gradient rules build ops the Tensor methods do
+ * not offer (arange, internal ops) this way, since the front end imports this table, not the reverse.
+ */
+export interface TensorClass { arange(n: number): Tensor; make(op: string, inputs: Tensor[], attrs: object): Tensor }
+export const tensorClass = (t: Tensor): TensorClass => t.constructor as unknown as TensorClass;
+
 /** A gradient rule: one gradient (or null) per input, built from other ops. */
 export type GradRule<A> = (g: Tensor, inputs: Tensor[], out: Tensor, attrs: A, node: Node) => (Tensor | null)[];
 

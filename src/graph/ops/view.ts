@@ -3,7 +3,7 @@
 // lowering renders it into whatever kernel reads the view, so a view never costs a kernel.
 import { type Node, type Shape, contiguousStrides, shapeStr } from '../ir.js';
 import type { Tensor } from '../tensor.js';
-import type { IndexAlgebra, Meta, ViewDef, ViewNode, ViewSource, Strided } from './types.js';
+import { type IndexAlgebra, type Meta, type ViewDef, type ViewNode, type ViewSource, type Strided, tensorClass } from './types.js';
 
 /** Attributes shared by window and unwindow: kernel, stride, dilation, top/left padding. */
 export interface WindowAttrs { kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number }
@@ -204,7 +204,7 @@ const window: Def<'window'> = {
   grad: (g, [x], _, a) => {
     const [, , H, W] = x.shape;
     const { oh: _oh, ow: _ow, padValue: _p, ...w } = a;
-    return [ops(g).make('unwindow', [g], { ...w, h: H, w: W }).sum([4, 5])];
+    return [tensorClass(g).make('unwindow', [g], { ...w, h: H, w: W }).sum([4, 5])];
   },
 };
 
@@ -269,10 +269,7 @@ export function reshapeStrides(shape: readonly number[], strides: number[], newS
 export function contiguous(shape: Shape): Strided { return { offset: 0, strides: contiguousStrides(shape) }; }
 
 function insertAt(shape: Shape, at: number, v: number): number[] { const r = shape.slice(); r.splice(at, 0, v); return r; }
-/** The Tensor class, reached through an instance (the front end imports this table, not the reverse). */
-interface TensorClass { arange(n: number): T; make(op: string, inputs: T[], attrs: object): T }
-const ops = (t: T) => t.constructor as unknown as TensorClass;
-function arangeLike(t: T, n: number): T { return ops(t).arange(n); }
+function arangeLike(t: T, n: number): T { return tensorClass(t).arange(n); }
 
 function stridedSliceGrad(g: T, inShape: Shape, starts: number[], steps: number[]): T {
   // place each element at stride `step` with a pad-then-reshape per axis
