@@ -30,7 +30,18 @@ export const debug = {
   tuningSettled,
   QUICK_TILING, DEFAULT_TILING, BIG_TILING,
 };
-export { compile, type CompiledFunction } from './graph/jit.js';
+export { compile, type CompiledFunction, type CompileOptions } from './graph/jit.js';
+import { DeviceScalar } from './graph/scalar.js';
+import type { DType } from './graph/dtype.js';
+export { DeviceScalar };
+/**
+ * A 0-d tensor whose value the host sets (`s.value = 0.5`) without retracing the compiled
+ * functions that read it: the way to pass a changing number into kn.compile.
+ */
+export function scalar(value: number, opts?: { dtype?: DType }): DeviceScalar {
+  checkOptions('scalar', opts, ['dtype']);
+  return new DeviceScalar(value, opts?.dtype ?? 'float32');
+}
 export { autocast, isAutocastEnabled, type AutocastOptions } from './graph/autocast.js';
 import { autocast } from './graph/autocast.js';
 import { GradScaler } from './train/grad_scaler.js';
@@ -39,9 +50,18 @@ export const amp = { autocast, GradScaler };
 export type { GradScalerOptions, GradScalerState } from './train/grad_scaler.js';
 export { grad } from './graph/grad.js';
 import { manualSeed as seedHost } from './layers/random.js';
-import { resetDropoutStream } from './layers/functional.js';
-/** Seeds initialisation, kn.randn/kn.rand and the dropout stream. */
-export function manualSeed(seed: number): void { seedHost(seed); resetDropoutStream(seed); }
+import { seedDevice } from './graph/random.js';
+import { checkInt, checkOptions } from './graph/validate.js';
+/**
+ * Seeds both generators: the host one (initialisation, data shuffling) and the device one
+ * (kn.rand and the other draws, dropout, augmentation), as torch.manual_seed.
+ */
+export function manualSeed(seed: number): void {
+  checkInt('manualSeed', 'seed', seed);
+  seedHost(seed);
+  seedDevice(seed);
+}
+export { rand, randn, randint, randLike, randnLike, randintLike, normal, bernoulli, randperm, multinomial } from './graph/random.js';
 
 import * as layersF from './layers/functional.js';
 import * as losses from './train/losses.js';
@@ -65,12 +85,9 @@ import { DataLoader, parseIdx } from './train/data.js';
 import * as augment from './train/augment.js';
 import { ProgressBar } from './train/progress.js';
 import { renderLineChart, encodePNG } from './train/plot.js';
-import { tensor } from './graph/tensor.js';
-import { normalArray, uniformArray } from './layers/random.js';
-import type { DType } from './graph/ir.js';
 
-const { nextRandom: _nextRandom, resetDropoutStream: _reset, ...publicF } = layersF;
-export const F = { ...publicF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d, interpolate: resample.interpolate, pad: resample.pad, embedding: embedding.embedding, rotaryEmbedding: embedding.rotaryEmbedding, scaledDotProductAttention: attention.scaledDotProductAttention };
+
+export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d, interpolate: resample.interpolate, pad: resample.pad, embedding: embedding.embedding, rotaryEmbedding: embedding.rotaryEmbedding, scaledDotProductAttention: attention.scaledDotProductAttention };
 export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d,
   Upsample: resample.Upsample, UpsamplingNearest2d: resample.UpsamplingNearest2d, UpsamplingBilinear2d: resample.UpsamplingBilinear2d, Unflatten: resample.Unflatten,
   ZeroPad2d: resample.ZeroPad2d, ConstantPad1d: resample.ConstantPad1d, ConstantPad2d: resample.ConstantPad2d, ConstantPad3d: resample.ConstantPad3d,
@@ -107,12 +124,3 @@ export const optim = { SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer, lrSchedule
 export type { OptimizerStateDict, ParamState, StateDictGroup, ParamGroup } from './train/optim.js';
 export type { SchedulerState, OneCycleLROptions, ReduceLROnPlateauOptions } from './train/schedulers.js';
 
-const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-/** Standard normal values (seeded by kn.manualSeed). */
-export function randn(shape: number[], opts: { requiresGrad?: boolean } = {}) {
-  return tensor(normalArray(count(shape)), shape, opts);
-}
-/** Uniform values in [0, 1). */
-export function rand(shape: number[], opts: { requiresGrad?: boolean; dtype?: DType } = {}) {
-  return tensor(uniformArray(count(shape), 0, 1), shape, opts);
-}

@@ -6,7 +6,7 @@
 import { type Node, type Shape, numel, contiguousStrides } from './ir.js';
 import { type DType, DTYPE_INFO, literal, perWord } from './dtype.js';
 import { ELEMENTWISE_PRELUDE } from './ops/elementwise.js';
-import { RAND_PRELUDE } from './ops/source.js';
+import { RANDOM_PRELUDE } from './threefry.js';
 import { opOf, familyOf, node } from './ops/index.js';
 import type { IndexAlgebra, Idx, KernelBuilder, Dispatch, LowerContext } from './ops/types.js';
 import type { Group, Schedule } from './schedule.js';
@@ -23,7 +23,7 @@ const storeType = (d: DType): ElemType => DTYPE_INFO[d].storage;
 const elementOffset = (s: Storage, d: DType): number => s.byteOffset / DTYPE_INFO[d].itemBytes;
 
 /** The helper functions kernels may call, by name; a kernel gets those it calls (helpers). */
-const HELPERS = new Map([...`${ELEMENTWISE_PRELUDE}${RAND_PRELUDE}`.matchAll(/^fn (kn_\w+)\(.*}$|^fn (kn_\w+)\([^]*?\n}$/gm)].map((m) => [m[1] ?? m[2], m[0]]));
+const HELPERS = new Map([...`${ELEMENTWISE_PRELUDE}${RANDOM_PRELUDE}`.matchAll(/^fn (kn_\w+)\(.*}$|^fn (kn_\w+)\([^]*?\n}$/gm)].map((m) => [m[1] ?? m[2], m[0]]));
 /** Where a kernel's helper functions go (emitters place the prelude; helpers() fills it in). */
 const PRELUDE = '// kn:helpers';
 

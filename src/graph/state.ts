@@ -16,11 +16,23 @@ export const state = {
   live: new Set<WeakRef<{ node: Node; isDisposed: boolean }>>(),
   /** set while kn.compile traces a function */
   tracing: false,
+  /** while kn.compile traces: the host values the trace depended on (guards, checked per call) */
+  guards: null as Guard[] | null,
+  /** while kn.compile traces: how to undo each assign's rebinding, should the trace throw */
+  undo: null as (() => void)[] | null,
   /** when false every op gets its own kernel: the unfused path, for testing fusion */
   fusion: true,
   /** when false, kernels that can use subgroup operations use their workgroup-memory fallback */
   subgroups: true,
 };
+
+/** A host value a trace read: the trace is reused only while `read()` still gives `value`. */
+export interface Guard { what: string; value: unknown; read: () => unknown }
+
+/** Records that the trace being recorded (if any) depends on a host value. */
+export function guard(what: string, value: unknown, read: () => unknown): void {
+  state.guards?.push({ what, value, read });
+}
 
 export function scopeSuffix(): string {
   return state.scopes.length ? ` (in ${state.scopes.join(' > ')})` : '';

@@ -31,8 +31,7 @@ function checkDtype(op: string, t: Tensor, accepts: 'float' | 'numeric' | 'bool'
 }
 
 export class Tensor {
-  /** Gradient accumulated by backward(), a lazy tensor like any other. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
   private disposed = false;
   /** a human-readable name for errors (set by modules for their parameters) */
   name?: string;
@@ -45,8 +44,20 @@ export class Tensor {
     if (this.disposed) throw new Error(`Tensor${this.name ? ` '${this.name}'` : ''} with shape ${shapeStr(this._node.shape)} was disposed; it cannot be used any more.`);
     return this._node;
   }
-  /** Replaces the value this handle points at (optimizers and load_state_dict use it). */
+  /** Gradient accumulated by backward(), a lazy tensor like any other. */
+  get grad(): Tensor | null { return this.#grad; }
+  set grad(g: Tensor | null) {
+    const prev = this.#grad;
+    state.undo?.push(() => { this.#grad = prev; });
+    this.#grad = g;
+  }
+  /**
+   * Replaces the value this handle points at (optimizers and load_state_dict use it). While a
+   * trace records, the change can be undone: a trace that throws leaves every tensor as it was.
+   */
   setNode(n: Node): void {
+    const prev = this._node;
+    state.undo?.push(() => { this._node = prev; });
     n.leaf = this._node.leaf ? this : n.leaf;
     n.requiresGrad = this._node.requiresGrad;
     this._node = n;
@@ -490,12 +501,6 @@ export function arange(n: number): Tensor {
 export function windows(x: Tensor, attrs: WindowAttrs & { oh: number; ow: number; padValue: number }): Tensor {
   if (x.ndim !== 4) throw opError('windows', `expected a 4-D input [N, C, H, W], got shape ${shapeStr(x.shape)}`);
   return make('window', [x], attrs);
-}
-
-/** Uniform numbers in [0, 1) of `shape`, a counter-based hash of an int32 device seed and a salt. */
-export function uniformFromSeed(seed: Tensor, shape: number[], salt: number): Tensor {
-  if (seed.dtype !== 'int32' || seed.numel() !== 1) throw opError('rand', `expected a one-element int32 seed, got ${seed.dtype} ${shapeStr(seed.shape)}`);
-  return make('rand', [seed], { salt, shape: shape.slice() });
 }
 
 /** Per-row cross-entropy of [N, C] logits and [N] int32 targets, one fused row kernel. */

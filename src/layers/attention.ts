@@ -7,7 +7,8 @@ import { broadcastShapes, sameShape, shapeStr, type Shape } from '../graph/ir.js
 import { customGradient } from '../graph/autodiff.js';
 import { attentionShape, type AttentionOp, type AttentionInputs, type AttentionAttrs } from '../graph/ops/attention.js';
 import { attentionBlock } from '../shaders/attention.js';
-import { dropout, nextRandom } from './functional.js';
+import { dropout } from './functional.js';
+import { uniform } from '../graph/random.js';
 import { autocastInputs } from '../graph/autocast.js';
 
 export interface AttentionOptions {
@@ -75,7 +76,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   if (mask?.requiresGrad || !attentionBlock(E, Ev)) return attentionComposite(q, k, v, { scale, dropoutP, mask: opts.isCausal ? causalMask(L, S) : mask });
   const attrs: AttentionAttrs = { scale, causal: !!opts.isCausal, mask: mask ? (mask.dtype === 'bool' ? 'bool' : 'float') : 'none', dropoutP };
   const operands: AttentionInputs<Tensor> = { q, k, v, mask: mask ?? undefined };
-  if (dropoutP > 0) operands.rand = nextRandom([...attentionShape('attention', q.shape, k.shape, v.shape).slice(0, -2), L, S]);
+  if (dropoutP > 0) operands.rand = uniform([...attentionShape('attention', q.shape, k.shape, v.shape).slice(0, -2), L, S]);
   const op = (name: AttentionOp, extra: Partial<AttentionInputs<Tensor>> = {}) => {
     const ins = { ...operands, ...extra };
     return attentionOp(name, ins, attrs);

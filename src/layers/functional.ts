@@ -1,8 +1,8 @@
 // kn.F: the functional forms of the layers (activations, linear, softmax, dropout).
-import { Tensor, tensor, assign, uniformFromSeed } from '../graph/tensor.js';
+import { Tensor } from '../graph/tensor.js';
+import { uniform } from '../graph/random.js';
 import { scopeSuffix } from '../graph/state.js';
 import { autocastInputs } from '../graph/autocast.js';
-import { random } from './random.js';
 
 export const relu = (x: Tensor) => x.relu();
 export const leakyRelu = (x: Tensor, negativeSlope = 0.01) => x.leakyRelu(negativeSlope);
@@ -30,37 +30,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   return bias ? y.add(bias) : y;
 }
 
-// The dropout stream: a device-side seed advanced by every call, so compiled steps replay
-// with fresh masks and eager calls never repeat one.
-let seed: Tensor | null = null;
-let salt = 0;
-/** the value kn.manualSeed chose for the seed, used when the seed tensor is (re)created */
-let seeded: number | null = null;
-/**
- * kn.manualSeed restarts the dropout stream too. The seed tensor is rewritten in place rather
- * than replaced: compiled programs keep reading and advancing the buffer they were traced with.
- */
-export function resetDropoutStream(hostSeed?: number): void {
-  salt = 0;
-  if (hostSeed === undefined) { seed = null; seeded = null; return; }
-  // a hash of the user's seed (not a draw from the host generator, which would shift every
-  // initialisation after kn.manualSeed)
-  let h = Math.imul((hostSeed >>> 0) ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  seeded = (h ^ (h >>> 16)) & 0x7fffffff;
-  if (seed && !seed.isDisposed) assign(seed, tensor([seeded], [], { dtype: 'int32' }));
-}
-export function nextRandom(shape: number[]): Tensor {
-  if (!seed || seed.isDisposed) seed = tensor([seeded ?? Math.floor(random() * 2 ** 31)], [], { dtype: 'int32' });
-  const r = uniformFromSeed(seed, shape, salt++);
-  assign(seed, seed.add(1));
-  return r;
-}
-
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const keep = nextRandom(x.shape).ge(p);
+  const keep = uniform(x.shape).ge(p);
   return keep.where(x.div(1 - p), 0);
 }

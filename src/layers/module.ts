@@ -1,7 +1,7 @@
 // nn.Module: parameters, buffers and children found by walking the module's own fields, in
 // the order they were assigned (as PyTorch registers them); state-dict keys are PyTorch's.
 import { Tensor, tensor } from '../graph/tensor.js';
-import { withScope } from '../graph/state.js';
+import { withScope, guard } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
 import { copyInto } from '../graph/arena.js';
 
@@ -16,7 +16,13 @@ export class Parameter extends Tensor {
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 export abstract class Module {
-  training = true;
+  #training = true;
+  /** train or eval mode; a compiled function that reads it retraces when it changes */
+  get training(): boolean {
+    guard(`${this.constructor.name}.training`, this.#training, () => this.#training);
+    return this.#training;
+  }
+  set training(mode: boolean) { this.#training = mode; }
   /** names of fields holding non-trainable state (running statistics) */
   protected bufferNames = new Set<string>();
 

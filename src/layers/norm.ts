@@ -11,7 +11,7 @@ import { noGrad, scopeSuffix, state } from '../graph/state.js';
 import { autocastInputs } from '../graph/autocast.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
-import { nextRandom } from './functional.js';
+import { uniform } from '../graph/random.js';
 
 function fail(fn: string, msg: string): never { throw new Error(`${fn}: ${msg}${scopeSuffix()}`); }
 const full = (n: number, v: number) => tensor(new Float32Array(n).fill(v), [n]);
@@ -204,7 +204,7 @@ export function dropout2d(x: Tensor, p = 0.5, training = true): Tensor {
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
   const maskShape = x.shape.map((d, i) => (i < x.ndim - 2 ? d : 1));
-  return nextRandom(maskShape).ge(p).where(x.div(1 - p), 0);
+  return uniform(maskShape).ge(p).where(x.div(1 - p), 0);
 }
 
 export class Dropout2d extends Module {

@@ -1,5 +1,5 @@
 // Data augmentation on the GPU, torchvision-like, for batches [N, C, H, W]: every sample gets
-// its own random decision, drawn on the device from the dropout stream (nextRandom), so the
+// its own random decision, drawn on the device from the generator (graph/random.ts), so the
 // transforms are plain graph ops: no read-back, fused into the kernels that read them, and
 // replayed by kn.compile with fresh draws on every call. kn.manualSeed restarts the stream.
 //
@@ -9,7 +9,7 @@
 // flow through them (gather's rule), though augmentation rarely needs them.
 import { Tensor, arange } from '../graph/tensor.js';
 import { shapeStr } from '../graph/ir.js';
-import { nextRandom } from '../layers/functional.js';
+import { uniform } from '../graph/random.js';
 
 /** A batch transform, as the ones `compose` chains. */
 export type Transform = (x: Tensor) => Tensor;
@@ -132,7 +132,7 @@ function applyCrop(x: Tensor, plan: CropPlan): Tensor {
   const rangeY = Hp - h, rangeX = Wp - w;
   if (rangeY === 0 && rangeX === 0 && top === 0 && left === 0 && h === H && w === W) return x; // nothing to choose, nothing to pad
   // one uniform pair per sample: top-left corner (y, x) of the window in the padded image
-  const u = nextRandom([N, 2]);
+  const u = uniform([N, 2]);
   const oy = offsets(u.narrow(1, 0, 1), rangeY), ox = offsets(u.narrow(1, 1, 1), rangeX); // [N, 1]
   const rows = sourceCoords(oy.add(arange(h).reshape(1, h)).sub(top), H, mode); // [N, h]
   const cols = sourceCoords(ox.add(arange(w).reshape(1, w)).sub(left), W, mode); // [N, w]
@@ -167,7 +167,7 @@ function applyFlip(x: Tensor, p: number, axis: 2 | 3): Tensor {
   if (p === 1) idx = rev.reshape(1, L);
   else {
     // one draw per sample: flipped when u < p (u a multiple of 2^-24 in [0, 1))
-    const flip = nextRandom([N]).lt(p).reshape(N, 1);
+    const flip = uniform([N]).lt(p).reshape(N, 1);
     idx = flip.where(rev.reshape(1, L), ar.reshape(1, L));
   }
   const n = idx.shape[0];

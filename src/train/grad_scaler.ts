@@ -97,7 +97,7 @@ export class GradScaler {
     const ok = outputs instanceof Tensor || (Array.isArray(outputs) && outputs.every((t) => t instanceof Tensor));
     if (!ok) fail('.scale', `outputs must be a Tensor or an array of Tensors, got ${Array.isArray(outputs) ? 'an array with other things in it' : typeof outputs}`);
     if (!this.enabled) return outputs;
-    const s = this.device().scale.t;
+    const s = this.device().scale;
     return Array.isArray(outputs) ? outputs.map((t) => t.mul(s)) : outputs.mul(s);
   }
 
@@ -125,7 +125,7 @@ export class GradScaler {
     if (stage === 'stepped') fail('.unscale_', 'unscale_() is being called after step()');
     const { scale } = this.started('.unscale_');
     noGrad(() => {
-      const inv = constant(1, [], 'float32').div(scale.t);
+      const inv = constant(1, [], 'float32').div(scale);
       let allFinite: Tensor | null = null;
       for (const g of optimizer.paramGroups) {
         for (const p of g.params) {
@@ -158,7 +158,7 @@ export class GradScaler {
     const stage = this.stages.get(optimizer);
     if (stage === 'stepped') fail('.step', 'step() has already been called since the last update()');
     if (!stage) this.unscale_(optimizer);
-    optimizer.stepUnlessFound(this.flag(optimizer).t);
+    optimizer.stepUnlessFound(this.flag(optimizer));
     this.stages.set(optimizer, 'stepped');
   }
 
@@ -182,13 +182,13 @@ export class GradScaler {
     if (!this.stages.size) fail('.update', 'no inf checks were recorded prior to update(): call scaler.step(optimizer) (or scaler.unscale_(optimizer)) first');
     noGrad(() => {
       let found: Tensor | null = null;
-      for (const o of this.stages.keys()) found = found ? found.maximum(this.flag(o).t) : this.flag(o).t;
+      for (const o of this.stages.keys()) found = found ? found.maximum(this.flag(o)) : this.flag(o);
       const inf = found!.ne(0);
       // PyTorch's _amp_update_scale_ kernel, as selects
-      const successful = d.tracker.t.add(1);
-      const grow = successful.eq(d.growthInterval.t);
-      const grown = d.scale.t.mul(d.growthFactor.t);
-      const scale = inf.where(d.scale.t.mul(d.backoffFactor.t), grow.logicalAnd(grown.isfinite()).where(grown, d.scale.t));
+      const successful = d.tracker.add(1);
+      const grow = successful.eq(d.growthInterval);
+      const grown = d.scale.mul(d.growthFactor);
+      const scale = inf.where(d.scale.mul(d.backoffFactor), grow.logicalAnd(grown.isfinite()).where(grown, d.scale));
       const tracker = inf.logicalOr(grow).where(0, successful);
       d.scale.update(scale);
       d.tracker.update(tracker.cast('int32'));

@@ -149,9 +149,9 @@ export abstract class Optimizer {
         if (!ps.some((p) => p.grad)) continue;
         const grads = ps.map((p) => (p.grad ? p.grad.reshape(-1) : constant(0, [p.numel()], 'float32')));
         const g = grads.length === 1 ? grads[0] : concat(grads, 0);
-        const next = gs.step.t.add(1);
-        const t = assign(gs.step.t, skip ? skip.where(gs.step.t, next) : next);
-        const { param, slots } = this.update(gs, g, gs.arena, t, gs.lr.t);
+        const next = gs.step.add(1);
+        const t = assign(gs.step, skip ? skip.where(gs.step, next) : next);
+        const { param, slots } = this.update(gs, g, gs.arena, t, gs.lr);
         // parameters without a gradient keep their value and state, as in PyTorch; so does
         // everything in a skipped step
         const missing = ps.some((p) => !p.grad);
@@ -185,7 +185,7 @@ export abstract class Optimizer {
   async stateDict(): Promise<OptimizerStateDict> {
     await realize([]);
     // copy everything in one go, with no await in between: a snapshot of one moment
-    const stepCopies = this.groups.map((gs) => copyElements(gs.step.t, 0, 1, []));
+    const stepCopies = this.groups.map((gs) => copyElements(gs.step, 0, 1, []));
     const state: Record<number, ParamState> = {};
     const param_groups: StateDictGroup[] = [];
     const pending: [ParamState, number][] = [];

@@ -3,6 +3,7 @@
 import { type Node, numel, shapeStr, sameShape } from '../ir.js';
 import { type DType, castValue, literal } from '../dtype.js';
 import type { SourceDef, AssignDef } from './types.js';
+import { threefry2x32, bitsToNumber, type RandDist } from '../threefry.js';
 
 export interface SourceAttrs {
   /** a realized leaf: its values come from the caller (an upload, a compiled function's input) */
@@ -10,8 +11,11 @@ export interface SourceAttrs {
   const: { value: number; shape: number[]; dtype: DType };
   /** 0, 1, ..., n - 1 as int32 */
   arange: { n: number };
-  /** uniform numbers in [0, 1) from a counter-based hash of (seed, index, salt); input 0 is the int32 seed */
-  rand: { salt: number; shape: number[] };
+  /**
+   * random numbers (threefry.ts) of one draw: element i is a function of (key, i, draw); input 0
+   * is the generator's int32 state [key, draw]; `low`/`high` bound the 'int' dist
+   */
+  rand: { shape: number[]; dist: RandDist; low: number; high: number };
 }
 export interface AssignAttrs { assign: Record<string, never> }
 
@@ -41,12 +45,24 @@ const arange: Def<'arange'> = {
 
 const rand: Def<'rand'> = {
   family: 'source',
-  infer: (_, a) => ({ shape: a.shape.slice(), dtype: 'float32' }),
-  ref: () => { throw new Error('reference: rand is not supported (its values come from the device hash); pass its value in leafValues'); },
+  infer: ([state], a) => {
+    if (state.dtype !== 'int32' || numel(state.shape) !== 2) throw new Error(`rand: expected an int32 generator state of 2 elements, got ${state.dtype} ${shapeStr(state.shape)}`);
+    return { shape: a.shape.slice(), dtype: a.dist === 'int' ? 'int32' : 'float32' };
+  },
+  ref: (n, [state]) => {
+    const { dist, low, high } = n.attrs;
+    return Float64Array.from({ length: numel(n.shape) }, (_, i) => {
+      const [x0, x1] = threefry2x32(state[0], 0, i, state[1]);
+      return bitsToNumber(x0, x1, dist, low, high);
+    });
+  },
   inline: (b, n, idx) => {
-    const seed = b.value(n.inputs[0], { flat: '0u' });
+    const key = b.value(n.inputs[0], { flat: '0u' }), draw = b.value(n.inputs[0], { flat: '1u' });
+    const args = `u32(${key}), ${b.flat(idx, n.shape)}, u32(${draw})`;
+    const { dist, low, high } = n.attrs;
     const v = b.fresh('r');
-    b.emit(`let ${v} = kn_rand(u32(${seed}), ${b.flat(idx, n.shape)}, ${n.attrs.salt >>> 0}u);`);
+    const call = dist === 'int' ? `kn_rand_int(${args}, bitcast<i32>(${low >>> 0}u), ${(high - low) >>> 0}u)` : `kn_rand_${dist}(${args})`;
+    b.emit(`let ${v} = ${call};`);
     return v;
   },
 };
@@ -64,16 +80,3 @@ export const ASSIGN_OPS: { [K in keyof AssignAttrs]: AssignDef<AssignAttrs[K]> }
     },
   },
 };
-
-/** The kernel that computes a random number per element (lower.ts's prelude). */
-export const RAND_PRELUDE = `
-fn kn_rand(seed: u32, i: u32, salt: u32) -> f32 {
-  // PCG hash of (seed, index, salt): counter-based, so replays and fusion give the same stream
-  var h = i * 747796405u + 2891336453u + seed * 277803737u + salt * 2654435769u;
-  h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
-  h = (h >> 22u) ^ h;
-  h = h * 747796405u + seed;
-  h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
-  h = (h >> 22u) ^ h;
-  return f32(h >> 8u) * (1.0 / 16777216.0);
-}`;
