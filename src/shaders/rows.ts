@@ -49,7 +49,7 @@ ${s.store}`;
 }
 
 /** A kernel with one invocation per row `r` running `body`. */
-function perRow(s: { buffers: BufferDecl[]; prelude: string; rows: number; maxPerDim: number }, body: string) {
+export function perRow(s: { buffers: BufferDecl[]; prelude: string; rows: number; maxPerDim: number }, body: string) {
   const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 @compute @workgroup_size(${WG})

@@ -9,9 +9,10 @@ import { SOURCE_OPS, ASSIGN_OPS } from './source.js';
 import { REDUCE_OPS } from './reduce.js';
 import { MATMUL_OPS } from './matmul.js';
 import { ROWS_OPS } from './rows.js';
+import { ORDER_OPS } from './order.js';
 import { ATTENTION_OPS } from './attention.js';
 
-const TABLE = { ...ELEMENTWISE, ...VIEW_OPS, ...SOURCE_OPS, ...ASSIGN_OPS, ...REDUCE_OPS, ...MATMUL_OPS, ...ROWS_OPS, ...ATTENTION_OPS };
+const TABLE = { ...ELEMENTWISE, ...VIEW_OPS, ...SOURCE_OPS, ...ASSIGN_OPS, ...REDUCE_OPS, ...MATMUL_OPS, ...ROWS_OPS, ...ORDER_OPS, ...ATTENTION_OPS };
 
 export type OpName = keyof typeof TABLE;
 /** Each op's attributes, as its entry declares them. */
