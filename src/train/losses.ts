@@ -181,8 +181,10 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { reduct
   const r = elementwiseLoss('binaryCrossEntropy', input, target, opts, ['reduction', 'weight']);
   const w = elementWeight('binaryCrossEntropy', 'weight', opts.weight, input.shape);
   [input, target] = autocastInputs('float32', [input, target]);
-  // log(0) is not -inf on every device (SwiftShader gives -88): zero is picked out first
-  const clampedLog = (t: Tensor) => t.gt(0).where(t.log(), -100).maximum(-100);
+  // log(0) is not -inf on every device (SwiftShader gives -88), so zero is picked out first,
+  // and log never sees it (its gradient there, 0 * inf, would be NaN). Where the clamp
+  // binds, the gradient is the clamped function's (0), not PyTorch's -(y - x) / 1e-12.
+  const clampedLog = (t: Tensor) => { const pos = t.gt(0); return pos.where(pos.where(t, 1).log(), -100).maximum(-100); };
   const logX = clampedLog(input), log1mX = clampedLog(input.neg().add(1));
   const loss = target.mul(logX).add(target.neg().add(1).mul(log1mX)).neg();
   return reduce(w ? loss.mul(w) : loss, r);
