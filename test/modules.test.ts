@@ -237,6 +237,12 @@ describe('printout', () => {
     expect(enc).toMatch(/^TransformerEncoder\(\n  \(layers\): ModuleList\(\n    \(0\): TransformerEncoderLayer\(\n      \(self_attn\): MultiheadAttention\(\n        \(out_proj\): Linear\(in_features=4, out_features=4, bias=True\)\n      \)\n      \(linear1\): Linear\(in_features=4, out_features=8, bias=True\)/);
     expect(String(new nn.CrossEntropyLoss())).toBe('CrossEntropyLoss()');
   });
+
+  it('a tensor prints its shape, dtype and device, in String() and util.inspect', () => {
+    const t = kn.zeros([2, 3], { dtype: 'int32' });
+    expect(String(t)).toBe('Tensor(shape=[2, 3], dtype=int32, device=webgpu)');
+    expect(inspect({ t })).toBe('{ t: Tensor(shape=[2, 3], dtype=int32, device=webgpu) }');
+  });
 });
 
 describe('loss modules', () => {
