@@ -75,6 +75,9 @@ import * as attention from './layers/attention.js';
 import * as transformer from './layers/transformer.js';
 import * as gen from './layers/generation.js';
 import { Module, Parameter } from './layers/module.js';
+import { ModuleList, ModuleDict, ParameterList } from './layers/containers.js';
+import * as init from './layers/init.js';
+import * as lossModules from './train/loss_modules.js';
 import { SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer } from './train/optim.js';
 import { clipGradNorm_, clipGradValue_ } from './train/clip.js';
 import { lrScheduler } from './train/schedulers.js';
@@ -86,9 +89,8 @@ import * as augment from './train/augment.js';
 import { ProgressBar } from './train/progress.js';
 import { renderLineChart, encodePNG } from './train/plot.js';
 
-
 export const F = { ...layersF, ...losses, conv1d: conv.conv1d, conv2d: conv.conv2d, convTranspose2d: conv.convTranspose2d, maxPool2d: conv.maxPool2d, avgPool2d: conv.avgPool2d, adaptiveAvgPool2d: conv.adaptiveAvgPool2d, batchNorm: norm.batchNorm, layerNorm: norm.layerNorm, groupNorm: norm.groupNorm, rmsNorm: norm.rmsNorm, dropout2d: norm.dropout2d, interpolate: resample.interpolate, pad: resample.pad, embedding: embedding.embedding, rotaryEmbedding: embedding.rotaryEmbedding, scaledDotProductAttention: attention.scaledDotProductAttention };
-export const nn = { Module, Parameter, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d,
+export const nn = { Module, Parameter, ModuleList, ModuleDict, ParameterList, init, ...lossModules, ...layers, Conv1d: conv.Conv1d, Conv2d: conv.Conv2d, ConvTranspose2d: conv.ConvTranspose2d, MaxPool2d: conv.MaxPool2d, AvgPool2d: conv.AvgPool2d, AdaptiveAvgPool2d: conv.AdaptiveAvgPool2d, BatchNorm1d: norm.BatchNorm1d, BatchNorm2d: norm.BatchNorm2d, LayerNorm: norm.LayerNorm, GroupNorm: norm.GroupNorm, RMSNorm: norm.RMSNorm, Dropout2d: norm.Dropout2d,
   Upsample: resample.Upsample, UpsamplingNearest2d: resample.UpsamplingNearest2d, UpsamplingBilinear2d: resample.UpsamplingBilinear2d, Unflatten: resample.Unflatten,
   ZeroPad2d: resample.ZeroPad2d, ConstantPad1d: resample.ConstantPad1d, ConstantPad2d: resample.ConstantPad2d, ConstantPad3d: resample.ConstantPad3d,
   ReflectionPad1d: resample.ReflectionPad1d, ReflectionPad2d: resample.ReflectionPad2d, ReflectionPad3d: resample.ReflectionPad3d,

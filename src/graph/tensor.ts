@@ -305,7 +305,9 @@ export class Tensor {
   matmul(other: Tensor): Tensor { return matmul(this, other); }
   mm(other: Tensor): Tensor { return matmul(this, other); }
 
-  toString(): string { return `Tensor(shape=${shapeStr(this.shape)}, dtype=${this.dtype})`; }
+  toString(): string { return `Tensor(shape=${shapeStr(this.shape)}, dtype=${this.dtype}, device=webgpu)`; }
+  /** console.log(t) in Node prints toString() rather than the handle's internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
 
   static arange(n: number): Tensor { return arange(n); }
   /** Builds a node of any op (for gradient rules in the op table, which cannot import this file). */

@@ -10,6 +10,22 @@ import { isFloat } from '../graph/dtype.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
 import { uniformArray } from './random.js';
+import { pyBool, pyTuple } from './repr.js';
+
+/** PyTorch's _ConvNd.extra_repr: the settings that differ from the defaults. */
+function convRepr(m: { inChannels: number; outChannels: number; weight: Tensor; bias: Tensor | null; stride: Pair; padding: Padding; dilation: Pair; groups: number; outputPadding?: Pair }): string {
+  const k = m.weight.ndim - 2;
+  const tup = (v: Pair) => pyTuple(v, k);
+  const zero = (v: Pair) => (Array.isArray(v) ? v : [v]).every((x) => x === 0);
+  const one = (v: Pair) => (Array.isArray(v) ? v : [v]).every((x) => x === 1);
+  let s = `${m.inChannels}, ${m.outChannels}, kernel_size=${tup(m.weight.shape.slice(2) as Pair)}, stride=${tup(m.stride)}`;
+  if (typeof m.padding === 'string') s += `, padding=${m.padding}`;
+  else if (!zero(m.padding)) s += `, padding=${tup(m.padding)}`;
+  if (!one(m.dilation)) s += `, dilation=${tup(m.dilation)}`;
+  if (m.outputPadding !== undefined && !zero(m.outputPadding)) s += `, output_padding=${tup(m.outputPadding)}`;
+  if (m.groups !== 1) s += `, groups=${m.groups}`;
+  return m.bias ? s : `${s}, bias=${pyBool(false)}`;
+}
 
 type Pair = number | [number, number];
 export type Padding = Pair | 'same' | 'valid';
@@ -296,6 +312,7 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, 'Conv2d');
   }
+  override extraRepr(): string { return convRepr(this); }
 }
 
 export class Conv1d extends Module {
@@ -315,6 +332,7 @@ export class Conv1d extends Module {
   forward(x: Tensor): Tensor {
     return conv1d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, 'Conv1d');
   }
+  override extraRepr(): string { return convRepr(this); }
 }
 
 export class ConvTranspose2d extends Module {
@@ -335,17 +353,24 @@ export class ConvTranspose2d extends Module {
   forward(x: Tensor): Tensor {
     return convTranspose2d(x, this.weight, { bias: this.bias, stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups }, 'ConvTranspose2d');
   }
+  override extraRepr(): string { return convRepr(this); }
 }
 
 export class MaxPool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly opts: PoolOptions = {}) { super(); }
   forward(x: Tensor): Tensor { return maxPool2d(x, this.kernelSize, this.opts); }
+  override extraRepr(): string {
+    const { stride, padding = 0, dilation = 1, ceilMode = false } = this.opts;
+    return `kernel_size=${this.kernelSize}, stride=${stride ?? this.kernelSize}, padding=${padding}, dilation=${dilation}, ceil_mode=${pyBool(ceilMode)}`;
+  }
 }
 export class AvgPool2d extends Module {
   constructor(readonly kernelSize: Pair, readonly opts: Omit<PoolOptions, 'dilation'> & { countIncludePad?: boolean; divisorOverride?: number } = {}) { super(); }
   forward(x: Tensor): Tensor { return avgPool2d(x, this.kernelSize, this.opts); }
+  override extraRepr(): string { return `kernel_size=${this.kernelSize}, stride=${this.opts.stride ?? this.kernelSize}, padding=${this.opts.padding ?? 0}`; }
 }
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Pair) { super(); }
   forward(x: Tensor): Tensor { return adaptiveAvgPool2d(x, this.outputSize); }
+  override extraRepr(): string { return `output_size=${Array.isArray(this.outputSize) ? pyTuple(this.outputSize) : this.outputSize}`; }
 }

@@ -31,6 +31,7 @@ import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
 import { normalArray } from './random.js';
 import { dropout } from './functional.js';
+import { pyFloat } from './repr.js';
 
 /** A one-element float32 NaN in a buffer (WGSL has no NaN literal: a NaN constant would lower to 0). */
 const nanTensor = () => tensor(Float32Array.of(NaN), [1]);
@@ -170,6 +171,13 @@ export class Embedding extends Module {
     const e = new Embedding(V, D, { paddingIdx, maxNorm, normType, weight: embeddings });
     e.weight.requiresGrad_(!freeze);
     return e;
+  }
+  override extraRepr(): string {
+    let s = `${this.numEmbeddings}, ${this.embeddingDim}`;
+    if (this.paddingIdx !== null) s += `, padding_idx=${this.paddingIdx}`;
+    if (this.maxNorm !== null) s += `, max_norm=${pyFloat(this.maxNorm)}`;
+    if (this.normType !== 2) s += `, norm_type=${pyFloat(this.normType)}`;
+    return s;
   }
   forward(input: Indices): Tensor {
     return embedding(input, this.weight, { paddingIdx: this.paddingIdx, maxNorm: this.maxNorm, normType: this.normType });

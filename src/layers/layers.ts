@@ -1,8 +1,9 @@
 // The basic layers, with PyTorch's names, options and default initialisations.
 import { Tensor, tensor } from '../graph/tensor.js';
-import { Module, Parameter } from './module.js';
+import { Module, Parameter, type Member } from './module.js';
 import * as F from './functional.js';
 import { uniformArray } from './random.js';
+import { pyBool, pyFloat } from './repr.js';
 
 function checkInt(name: string, v: number, what: string): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name}: ${what} must be a positive integer, got ${v}`);
@@ -20,6 +21,7 @@ export class Linear extends Module {
     this.bias = bias ? new Parameter(tensor(uniformArray(outFeatures, -bound, bound), [outFeatures])) : null;
   }
   forward(x: Tensor): Tensor { return F.linear(x, this.weight, this.bias); }
+  override extraRepr(): string { return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(!!this.bias)}`; }
 }
 
 export class Sequential extends Module {
@@ -29,35 +31,38 @@ export class Sequential extends Module {
     this.layers = layers;
   }
   // children are named 0, 1, 2... as in torch.nn.Sequential
-  override *namedChildren(): Generator<[string, Module]> { for (let i = 0; i < this.layers.length; i++) yield [String(i), this.layers[i]]; }
+  protected override *members(): Generator<Member> { for (let i = 0; i < this.layers.length; i++) yield [String(i), this.layers[i], true]; }
   forward(x: any): any { for (const l of this.layers) x = l.call(x); return x; }
   get length(): number { return this.layers.length; }
   at(i: number): Module { return this.layers[i < 0 ? i + this.layers.length : i]; }
 }
 
 class Activation extends Module {
-  constructor(private fn: (x: Tensor) => Tensor) { super(); }
+  constructor(private fn: (x: Tensor) => Tensor, private repr = '') { super(); }
   forward(x: Tensor): Tensor { return this.fn(x); }
+  override extraRepr(): string { return this.repr; }
 }
 export class ReLU extends Activation { constructor() { super((x) => x.relu()); } }
 export class Sigmoid extends Activation { constructor() { super((x) => x.sigmoid()); } }
 export class Tanh extends Activation { constructor() { super((x) => x.tanh()); } }
 export class SiLU extends Activation { constructor() { super((x) => x.silu()); } }
 export class GELU extends Activation {
-  constructor({ approximate = 'none' }: { approximate?: 'none' | 'tanh' } = {}) { super((x) => F.gelu(x, { approximate })); }
+  constructor({ approximate = 'none' }: { approximate?: 'none' | 'tanh' } = {}) { super((x) => F.gelu(x, { approximate }), `approximate='${approximate}'`); }
 }
-export class LeakyReLU extends Activation { constructor(negativeSlope = 0.01) { super((x) => x.leakyRelu(negativeSlope)); } }
-export class ELU extends Activation { constructor(alpha = 1) { super((x) => x.elu(alpha)); } }
+export class LeakyReLU extends Activation { constructor(negativeSlope = 0.01) { super((x) => x.leakyRelu(negativeSlope), `negative_slope=${pyFloat(negativeSlope)}`); } }
+export class ELU extends Activation { constructor(alpha = 1) { super((x) => x.elu(alpha), `alpha=${pyFloat(alpha)}`); } }
 export class Softplus extends Activation {
-  constructor({ beta = 1, threshold = 20 }: { beta?: number; threshold?: number } = {}) { super((x) => x.softplus(beta, threshold)); }
+  constructor({ beta = 1, threshold = 20 }: { beta?: number; threshold?: number } = {}) { super((x) => x.softplus(beta, threshold), `beta=${pyFloat(beta)}, threshold=${pyFloat(threshold)}`); }
 }
 export class Softmax extends Module {
   constructor(private dim: number) { super(); }
   forward(x: Tensor): Tensor { return x.softmax(this.dim); }
+  override extraRepr(): string { return `dim=${this.dim}`; }
 }
 export class LogSoftmax extends Module {
   constructor(private dim: number) { super(); }
   forward(x: Tensor): Tensor { return x.logSoftmax(this.dim); }
+  override extraRepr(): string { return `dim=${this.dim}`; }
 }
 export class Identity extends Module { forward(x: Tensor): Tensor { return x; } }
 
@@ -67,9 +72,11 @@ export class Dropout extends Module {
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
   }
   forward(x: Tensor): Tensor { return F.dropout(x, this.p, this.training); }
+  override extraRepr(): string { return `p=${pyFloat(this.p)}, inplace=False`; }
 }
 
 export class Flatten extends Module {
   constructor(private startDim = 1, private endDim = -1) { super(); }
   forward(x: Tensor): Tensor { return x.flatten(this.startDim, this.endDim); }
+  override extraRepr(): string { return `start_dim=${this.startDim}, end_dim=${this.endDim}`; }
 }

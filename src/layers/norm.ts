@@ -12,6 +12,7 @@ import { autocastInputs } from '../graph/autocast.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
 import { uniform } from '../graph/random.js';
+import { pyBool, pyFloat, pyTuple } from './repr.js';
 
 function fail(fn: string, msg: string): never { throw new Error(`${fn}: ${msg}${scopeSuffix()}`); }
 const full = (n: number, v: number) => tensor(new Float32Array(n).fill(v), [n]);
@@ -108,6 +109,9 @@ class BatchNormBase extends Module {
     return batchNorm(x, useBatch && !this.training ? null : this.runningMean, useBatch && !this.training ? null : this.runningVar,
       { weight: this.weight, bias: this.bias, training: useBatch, momentum: this.momentum, eps: this.eps }, this.name);
   }
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, affine=${pyBool(!!this.weight)}, track_running_stats=${pyBool(!!this.runningMean)}`;
+  }
 }
 export class BatchNorm1d extends BatchNormBase {
   constructor(numFeatures: number, opts: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {}) { super(numFeatures, [2, 3], 'BatchNorm1d', opts); }
@@ -166,6 +170,7 @@ export class LayerNorm extends Module {
     this.bias = affine && (opts.bias ?? true) ? new Parameter(full(n, 0).reshape(...this.normalizedShape)) : null;
   }
   forward(x: Tensor): Tensor { return layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.opts.eps }); }
+  override extraRepr(): string { return `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.opts.eps ?? 1e-5)}, elementwise_affine=${pyBool(!!this.weight)}`; }
 }
 
 export class GroupNorm extends Module {
@@ -183,6 +188,7 @@ export class GroupNorm extends Module {
     if (x.ndim >= 2 && x.shape[1] % this.numGroups === 0 && x.shape[1] !== this.numChannels) fail('GroupNorm', `input ${shapeStr(x.shape)} has ${x.shape[1]} channels (dim 1); expected ${this.numChannels} (numChannels)`);
     return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.opts.eps });
   }
+  override extraRepr(): string { return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.opts.eps ?? 1e-5)}, affine=${pyBool(!!this.weight)}`; }
 }
 
 export class RMSNorm extends Module {
@@ -195,6 +201,7 @@ export class RMSNorm extends Module {
     this.weight = (opts.elementwiseAffine ?? true) ? new Parameter(full(n, 1).reshape(...this.normalizedShape)) : null;
   }
   forward(x: Tensor): Tensor { return rmsNorm(x, this.normalizedShape, { weight: this.weight, eps: this.opts.eps }); }
+  override extraRepr(): string { return `${pyTuple(this.normalizedShape)}, eps=${this.opts.eps === undefined ? 'None' : pyFloat(this.opts.eps)}, elementwise_affine=${pyBool(!!this.weight)}`; }
 }
 
 /** F.dropout2d: zeroes whole channels (dim 1) with probability p, scaling the rest by 1/(1-p). */
@@ -210,5 +217,6 @@ export function dropout2d(x: Tensor, p = 0.5, training = true): Tensor {
 export class Dropout2d extends Module {
   constructor(readonly p = 0.5) { super(); }
   forward(x: Tensor): Tensor { return dropout2d(x, this.p, this.training); }
+  override extraRepr(): string { return `p=${pyFloat(this.p)}, inplace=False`; }
 }
 

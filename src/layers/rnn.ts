@@ -12,6 +12,7 @@ import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
 import { uniformArray } from './random.js';
 import * as F from './functional.js';
+import { pyBool, pyFloat } from './repr.js';
 
 type Mode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 
@@ -73,6 +74,18 @@ export abstract class RNNBase extends Module {
         if (projSize) self[`weight_hr${sfx}`] = param([projSize, hiddenSize]);
       }
     }
+  }
+
+  /** PyTorch's RNNBase.extra_repr: the sizes, then the options that differ from the defaults. */
+  override extraRepr(): string {
+    let s = `${this.inputSize}, ${this.hiddenSize}`;
+    if (this.projSize) s += `, proj_size=${this.projSize}`;
+    if (this.numLayers !== 1) s += `, num_layers=${this.numLayers}`;
+    if (!this.bias) s += `, bias=${pyBool(false)}`;
+    if (this.batchFirst) s += `, batch_first=${pyBool(true)}`;
+    if (this.dropout) s += `, dropout=${pyFloat(this.dropout)}`;
+    if (this.bidirectional) s += `, bidirectional=${pyBool(true)}`;
+    return s;
   }
 
   private p(name: string, l: number, d: number): Parameter | null { return (this as any)[`${name}_l${l}${d ? '_reverse' : ''}`] ?? null; }

@@ -7,6 +7,7 @@ import { Tensor, tensor, zeros, assign } from '../graph/tensor.js';
 import { shapeStr } from '../graph/ir.js';
 import { Module, Parameter } from './module.js';
 import { Linear, Dropout } from './layers.js';
+import { ModuleList } from './containers.js';
 import { LayerNorm } from './norm.js';
 import { MultiheadAttention, fail, xavierUniform } from './mha.js';
 import * as F from './functional.js';
@@ -198,6 +199,7 @@ function copyValue(v: unknown): unknown {
   if (v instanceof Tensor) return assign(zeros(v.shape, { dtype: v.dtype }), v.detach());
   if (Array.isArray(v)) return v.map(copyValue);
   if (v instanceof Set) return new Set(v);
+  if (v instanceof Map) return new Map(v);
   return v;
 }
 
@@ -207,13 +209,13 @@ function checkNumLayers(name: string, n: number): void {
 
 /** torch.nn.TransformerEncoder: numLayers copies of encoderLayer, then an optional norm. */
 export class TransformerEncoder extends Module {
-  layers: Module[];
+  layers: ModuleList;
   norm: Module | null;
   constructor(encoderLayer: Module, readonly numLayers: number, { norm = null }: { norm?: Module | null } = {}) {
     super();
     checkNumLayers('TransformerEncoder', numLayers);
     if (!(encoderLayer instanceof Module)) fail('TransformerEncoder', `encoderLayer must be a Module, got ${typeof encoderLayer}`);
-    this.layers = Array.from({ length: numLayers }, () => deepCopy(encoderLayer));
+    this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopy(encoderLayer)));
     this.norm = norm;
   }
   /** src as the layer's; mask [S, S] or [batch * nhead, S, S], srcKeyPaddingMask [batch, S]. */
@@ -226,13 +228,13 @@ export class TransformerEncoder extends Module {
 
 /** torch.nn.TransformerDecoder: numLayers copies of decoderLayer, then an optional norm. */
 export class TransformerDecoder extends Module {
-  layers: Module[];
+  layers: ModuleList;
   norm: Module | null;
   constructor(decoderLayer: Module, readonly numLayers: number, { norm = null }: { norm?: Module | null } = {}) {
     super();
     checkNumLayers('TransformerDecoder', numLayers);
     if (!(decoderLayer instanceof Module)) fail('TransformerDecoder', `decoderLayer must be a Module, got ${typeof decoderLayer}`);
-    this.layers = Array.from({ length: numLayers }, () => deepCopy(decoderLayer));
+    this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopy(decoderLayer)));
     this.norm = norm;
   }
   forward(tgt: Tensor, memory: Tensor, opts: DecoderLayerForwardOptions = {}): Tensor {
