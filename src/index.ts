@@ -85,6 +85,7 @@ import { fit, EarlyStopping, historyCharts } from './train/fit.js';
 import { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, applyCheckpoint } from './train/checkpoint.js';
 import { encodeSafetensors, decodeSafetensors, saveStateDictBytes, stateDictFromBytes } from './train/safetensors.js';
 import { DataLoader, parseIdx } from './train/data.js';
+import { fashionMNIST, FASHION_MNIST_CLASSES } from './train/datasets.js';
 import * as augment from './train/augment.js';
 import { ProgressBar } from './train/progress.js';
 import { renderLineChart, encodePNG } from './train/plot.js';
@@ -102,6 +103,9 @@ export const nn = { Module, Parameter, ModuleList, ModuleDict, ParameterList, in
   TransformerDecoderLayer: transformer.TransformerDecoderLayer, TransformerEncoder: transformer.TransformerEncoder,
   TransformerDecoder: transformer.TransformerDecoder, Transformer: transformer.Transformer,
   utils: { clipGradNorm_, clipGradValue_ } };
+/** Datasets by name (as torchvision.datasets), the loader and IDX parsing; Node and browser. */
+export const data = { fashionMNIST, FASHION_MNIST_CLASSES, DataLoader, parseIdx };
+export type { FashionMNISTOptions } from './train/datasets.js';
 /** Training utilities: the fit loop, callbacks, data loading, progress and charts (browser-safe). */
 export const train = {
   fit, EarlyStopping, historyCharts, DataLoader, parseIdx, ProgressBar, renderLineChart, encodePNG,

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DataLoader, parseIdx, permutation, type Dataset } from '../../src/train/data.js';
-import { loadFashionMNIST } from '../../src/train/fashion_mnist.js';
+import { loadFashionMNIST, FASHION_MNIST_DIR } from '../../src/train/fashion_mnist.js';
+import { createServer } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as kn from '../../src/index.js';
 
 /** Builds an unsigned-byte IDX buffer by hand: 0,0,8,ndim, big-endian dims, data. */
 function idx(shape: number[], data: number[]): Uint8Array {
@@ -148,5 +152,44 @@ describe('loadFashionMNIST', () => {
       "Fashion-MNIST file not found: /nonexistent/fmnist/train-images-idx3-ubyte.gz. Install Debian's package " +
         "'dataset-fashion-mnist' (apt-get install dataset-fashion-mnist) or pass {dir}.",
     );
+  });
+});
+
+describe('kn.data.fashionMNIST', () => {
+  // toEqual walks 7.8M elements one by one (over a minute); the bytes say the same
+  const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
+    Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  it('reads a split from disk as loadFashionMNIST does', async () => {
+    const test = await kn.data.fashionMNIST({ train: false });
+    const want = loadFashionMNIST().test;
+    expect(test.n).toBe(10000);
+    expect(test.featureSize).toBe(784);
+    expect(test.classes[9]).toBe('Ankle boot');
+    expect(sameBytes(test.y, want.y)).toBe(true);
+    expect(sameBytes(test.x, want.x)).toBe(true);
+  });
+
+  it('fetches from a URL (the browser path) and gunzips with DecompressionStream', async () => {
+    const files = FASHION_MNIST_DIR;
+    const server = createServer((req, res) => {
+      const path = join(files, (req.url ?? '').replace(/^\/fm\//, ''));
+      if (!req.url?.startsWith('/fm/') || !existsSync(path)) { res.writeHead(404).end(); return; }
+      res.writeHead(200).end(readFileSync(path));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const { port } = server.address() as { port: number };
+      const test = await kn.data.fashionMNIST({ train: false, root: `http://127.0.0.1:${port}/fm`, normalize: false });
+      const want = loadFashionMNIST({ normalize: false }).test;
+      expect(sameBytes(test.y, want.y)).toBe(true);
+      expect(sameBytes(test.x, want.x)).toBe(true);
+      await expect(kn.data.fashionMNIST({ root: `http://127.0.0.1:${port}/missing` })).rejects.toThrow(/fashionMNIST: fetching http:\/\/127.0.0.1:\d+\/missing\/train-images-idx3-ubyte.gz gave HTTP 404/);
+    } finally { server.close(); }
+  });
+
+  it('rejects bad options and names a missing directory', async () => {
+    await expect(kn.data.fashionMNIST({ trian: true } as never)).rejects.toThrow(/fashionMNIST: unknown option 'trian'/);
+    await expect(kn.data.fashionMNIST({ train: 1 } as never)).rejects.toThrow(/fashionMNIST: train must be a boolean, got 1/);
+    await expect(kn.data.fashionMNIST({ root: '/nonexistent/fm' })).rejects.toThrow(/fashionMNIST: cannot read \/nonexistent\/fm\/train-images-idx3-ubyte.gz .*dataset-fashion-mnist/);
   });
 });
