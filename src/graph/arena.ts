@@ -92,22 +92,26 @@ export class FlatArena {
     for (const m of members) { this.offsets.push(size); size += m.numel(); }
     this.size = size;
     const { t, place } = bufferTensor([size], dtype);
-    const copies = members.map((m, i) => {
-      if (m.dtype !== dtype) throw new Error(`${who}: tensor ${i} (shape ${shapeStr(m.shape)}) is ${m.dtype}, the arena holds ${dtype}`);
-      // a member another arena holds is a view of that arena's realized buffer
-      const from = placeOf(m);
-      if (!from) throw new Error(`${who}: parameter ${i} (shape ${shapeStr(m.shape)}) has a pending computation; realize it (await p.data()) before creating the optimizer`);
-      const [off, bytes] = byteRange(dtype, this.offsets[i], m.numel());
-      return { from, to: { buffer: place.buffer, byteOffset: place.byteOffset + off }, bytes };
-    });
-    copyBytes(copies);
+    members.forEach((m, i) => { if (m.dtype !== dtype) throw new Error(`${who}: tensor ${i} (shape ${shapeStr(m.shape)}) is ${m.dtype}, the arena holds ${dtype}`); });
+    // a member another arena holds is a view of that arena's realized buffer
+    const places = members.map(placeOf);
+    const originals = members.map((m) => m.node);
+    if (places.every((p) => p)) {
+      copyBytes(members.map((m, i) => {
+        const [off, bytes] = byteRange(dtype, this.offsets[i], m.numel());
+        return { from: places[i]!, to: { buffer: place.buffer, byteOffset: place.byteOffset + off }, bytes };
+      }));
+    } else {
+      // a member still to be computed (a load recorded by loadStateDict): the arena is filled
+      // in graph order, when the graph next runs
+      assign(t, concat(members.map((m) => m.reshape(-1)), 0));
+    }
     for (const m of members) arenaOf.set(m, this);
     this.flat = t;
-    const originals = members.map((m) => m.node);
     this.repoint();
     // the members' own buffers are no longer used (a member that is the whole arena, a single
-    // 1-d tensor, now points at the arena itself)
-    for (const old of originals) if (old.storage && old.op === 'buffer' && old !== this.flat.node) old.releaseStorage();
+    // 1-d tensor, now points at the arena itself); a pending fill still reads them
+    if (places.every((p) => p)) for (const old of originals) if (old.storage && old.op === 'buffer' && old !== this.flat.node) old.releaseStorage();
   }
   /** Records new values for some members (by index) as one assign of the whole arena. */
   write(values: Map<number, Tensor>): void {
