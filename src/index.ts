@@ -3,7 +3,14 @@ export { init, info, shutdown, type KilnInfo, type InitOptions } from './runtime
 export type { TuningOptions } from './runtime/tuning_store.js';
 export type { TuningRecord } from './graph/tuning.js';
 export { memoryStats } from './runtime/buffers.js';
-export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack } from './graph/tensor.js';
+export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack, where } from './graph/tensor.js';
+export {
+  chunk, split, unbind, select, roll, tile, tril, triu, eye, linspace, zerosLike, onesLike, fullLike,
+  outer, einsum, bmm, norm, prod, all, any, square, reciprocal, ceil, maskedFill,
+} from './graph/compose.js';
+import type { Tensor as T } from './graph/tensor.js';
+export const round = (x: T) => x.round();
+export const expm1 = (x: T) => x.expm1();
 export { unflatten } from './layers/resample.js';
 export type { DType } from './graph/ir.js';
 export { noGrad } from './graph/state.js';

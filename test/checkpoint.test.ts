@@ -171,7 +171,7 @@ describe('PyTorch interop', () => {
     const sd = stateDictFromBytes(fs.readFileSync(INTEROP + 'pytorch_model.safetensors'));
     expect(Object.keys(sd)).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
     const model = mlp();
-    await model.loadStateDict(sd, { strict: true });
+    model.loadStateDict(sd, { strict: true });
     const io = decodeSafetensors(fs.readFileSync(INTEROP + 'pytorch_io.safetensors')).tensors;
     const y = await model.call(kn.tensor(io.x.data, io.x.shape)).data();
     expect(Array.from(io.y.shape)).toEqual([5, 4]);

@@ -99,7 +99,7 @@ async function runCase(kind: string, c: any, via: 'F' | 'M') {
     const m = kind === 'conv2d'
       ? new kn.nn.Conv2d(c.inChannels, c.outChannels, c.kernelSize, { ...c.options, bias: c.hasBias })
       : new kn.nn.Conv1d(c.inChannels, c.outChannels, c.kernelSize, { ...c.options, bias: c.hasBias });
-    await m.loadStateDict(c.hasBias ? { weight: f32(c.weight), bias: f32(c.bias) } : { weight: f32(c.weight) });
+    m.loadStateDict(c.hasBias ? { weight: f32(c.weight), bias: f32(c.bias) } : { weight: f32(c.weight) });
     y = m.call(x); w = m.weight; b = m.bias ?? null;
   }
   y.mul(f32(c.r)).sum().backward();
@@ -162,7 +162,7 @@ describe('golden: convTranspose2d (conv.json), F and module', () => {
         } else {
           const m = new kn.nn.ConvTranspose2d(c.inChannels, c.outChannels, c.kernelSize, { ...c.options, bias: c.hasBias });
           expect(m.weight.shape).toEqual(c.weight.shape);
-          await m.loadStateDict(c.hasBias ? { weight: f32(c.weight), bias: f32(c.bias) } : { weight: f32(c.weight) });
+          m.loadStateDict(c.hasBias ? { weight: f32(c.weight), bias: f32(c.bias) } : { weight: f32(c.weight) });
           y = m.call(x); w = m.weight; b = m.bias;
         }
         y.mul(f32(c.r)).sum().backward();
@@ -276,7 +276,7 @@ describe('golden: a small CNN trained 5 compiled SGD steps (conv_cnn.json)', () 
       new kn.nn.Flatten(), new kn.nn.Linear(24, 4),
     );
     expect(Object.keys(model.stateDict()).sort()).toEqual(Object.keys(cnnJson.init).sort());
-    await model.loadStateDict(Object.fromEntries(Object.entries(cnnJson.init as Record<string, T>).map(([k, v]) => [k, f32(v)])));
+    model.loadStateDict(Object.fromEntries(Object.entries(cnnJson.init as Record<string, T>).map(([k, v]) => [k, f32(v)])));
     const opt = new kn.optim.SGD(model.parameters(), cnnJson.options);
     const step = kn.compile((x: kn.Tensor, y: kn.Tensor) => {
       opt.zeroGrad();

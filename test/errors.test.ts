@@ -168,7 +168,7 @@ describe('module options', () => {
     expect(() => new kn.nn.Linear(0, 3)).toThrow(/Linear: inFeatures must be a positive integer, got 0/);
     expect(() => new kn.nn.Linear(3, 2.5)).toThrow(/Linear: outFeatures must be a positive integer, got 2.5/);
     expect(() => new kn.nn.Dropout(1.5)).toThrow(/Dropout: p must be in \[0, 1\], got 1.5/);
-    expect(() => kn.F.dropout(kn.zeros([2]), NaN)).toThrow(/dropout: p must be in \[0, 1\], got NaN/);
+    expect(() => kn.F.dropout(kn.zeros([2]), { p: NaN })).toThrow(/dropout: p must be in \[0, 1\], got NaN/);
   });
 });
 

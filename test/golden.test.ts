@@ -50,7 +50,7 @@ describe('golden: Linear (linear.json)', () => {
   for (const c of linearJson.cases) {
     it(`${c.name}: y, dx, dW, db`, async () => {
       const model = new kn.nn.Linear(c.inFeatures, c.outFeatures);
-      await model.loadStateDict({ weight: f32(c.weight), bias: f32(c.bias) });
+      model.loadStateDict({ weight: f32(c.weight), bias: f32(c.bias) });
       const x = f32(c.x, { requiresGrad: true });
       const y = model.forward(x);
       y.mul(f32(c.r)).sum().backward();
@@ -106,7 +106,7 @@ describe('golden: MLP step (mlp_step.json)', () => {
   it('activations, logits, loss and every gradient', async () => {
     const model = build();
     expect(Object.keys(model.stateDict()).sort()).toEqual(Object.keys(mlpJson.params).sort());
-    await model.loadStateDict(params());
+    model.loadStateDict(params());
     let h = f32(mlpJson.x);
     for (let i = 0; i < model.length; i++) {
       h = model.at(i).call(h);
@@ -125,7 +125,7 @@ describe('golden: MLP step (mlp_step.json)', () => {
 
   it('the same through kn.compile (forward + backward in one program)', async () => {
     const model = build();
-    await model.loadStateDict(params());
+    model.loadStateDict(params());
     const ps = model.stateDict();
     const step = kn.compile((x: kn.Tensor, y: kn.Tensor) => {
       for (const p of Object.values(ps)) p.grad = null;

@@ -81,7 +81,7 @@ describe('BatchNorm1d/2d against PyTorch (batchNorm)', () => {
   for (const c of G.batchNorm) {
     it(`${c.name} ${JSON.stringify(c.x.shape)} train: y, grads, running stats, num_batches_tracked`, async () => {
       const m = newBN(c);
-      await m.loadStateDict(stateOf(c.state));
+      m.loadStateDict(stateOf(c.state));
       m.train();
       const x = f32(c.x, { requiresGrad: true });
       await checkGrad('train', 'batchNorm train', m.call(x), x, c.r, c.train, m.weight, m.bias);
@@ -92,7 +92,7 @@ describe('BatchNorm1d/2d against PyTorch (batchNorm)', () => {
 
     it(`${c.name} eval: loadStateDict of PyTorch's buffers gives PyTorch's output and grads`, async () => {
       const m = newBN(c);
-      await m.loadStateDict(stateOf(c.evalState));
+      m.loadStateDict(stateOf(c.evalState));
       m.eval();
       const x = f32(c.x, { requiresGrad: true });
       await checkGrad('eval', 'batchNorm eval', m.call(x), x, c.r, c.eval, m.weight, m.bias);
@@ -118,7 +118,7 @@ describe('BatchNorm1d/2d against PyTorch (batchNorm)', () => {
     const c = G.batchNormNoTrack;
     const m = new kn.nn.BatchNorm2d(c.numFeatures, { trackRunningStats: false });
     expect(Object.keys(m.stateDict())).toEqual(Object.keys(c.state));
-    await m.loadStateDict(stateOf(c.state));
+    m.loadStateDict(stateOf(c.state));
     for (const mode of ['train', 'eval'] as const) {
       m.train(mode === 'train');
       for (const p of m.parameters()) p.grad = null;
@@ -147,7 +147,7 @@ describe('BatchNorm running statistics over 3 steps (batchNormSteps)', () => {
 
     it(`${c.name} ${JSON.stringify(c.xs[0].shape)} eager: outputs, buffers after 3 forwards, then eval output`, async () => {
       const m = newBN(c);
-      await m.loadStateDict(stateOf(c.state));
+      m.loadStateDict(stateOf(c.state));
       m.train();
       for (let k = 0; k < 3; k++) await expectClose(`step ${k} y`, m.call(f32(c.xs[k])), c.ys[k], 'batchNorm train');
       await check(m);
@@ -155,7 +155,7 @@ describe('BatchNorm running statistics over 3 steps (batchNormSteps)', () => {
 
     it(`${c.name} compiled: 3 calls of kn.compile(x => bn(x)) update the buffers like 3 PyTorch forwards`, async () => {
       const m = newBN(c);
-      await m.loadStateDict(stateOf(c.state));
+      m.loadStateDict(stateOf(c.state));
       m.train();
       const step = kn.compile((x: kn.Tensor) => m.call(x) as kn.Tensor);
       const ys: kn.Tensor[] = [];
@@ -189,7 +189,7 @@ describe('LayerNorm against PyTorch (layerNorm)', () => {
     it(`${c.name} ${JSON.stringify(c.x.shape)} over ${JSON.stringify(c.normalizedShape)}: module in train and eval mode, F.layerNorm`, async () => {
       const m = new kn.nn.LayerNorm(c.normalizedShape, { eps: c.eps, elementwiseAffine: c.affine });
       expect(Object.keys(m.stateDict())).toEqual(Object.keys(c.state));
-      await m.loadStateDict(stateOf(c.state));
+      m.loadStateDict(stateOf(c.state));
       for (const mode of [true, false]) {
         m.train(mode);
         for (const p of m.parameters()) p.grad = null;
@@ -208,7 +208,7 @@ describe('GroupNorm against PyTorch (groupNorm)', () => {
     it(`${c.name} ${JSON.stringify(c.x.shape)} in ${c.numGroups} groups: module in train and eval mode, F.groupNorm`, async () => {
       const m = new kn.nn.GroupNorm(c.numGroups, c.numChannels, { eps: c.eps, affine: c.affine });
       expect(Object.keys(m.stateDict())).toEqual(Object.keys(c.state));
-      await m.loadStateDict(stateOf(c.state));
+      m.loadStateDict(stateOf(c.state));
       for (const mode of [true, false]) {
         m.train(mode);
         for (const p of m.parameters()) p.grad = null;
@@ -237,7 +237,7 @@ describe('RMSNorm against a float64 reference (rmsNorm)', () => {
       if (c.eps !== null) opts.eps = c.eps;
       const m = new kn.nn.RMSNorm(c.normalizedShape, opts);
       expect(Object.keys(m.stateDict())).toEqual(Object.keys(c.state));
-      await m.loadStateDict(stateOf(c.state));
+      m.loadStateDict(stateOf(c.state));
       for (const mode of [true, false]) {
         m.train(mode);
         for (const p of m.parameters()) p.grad = null;

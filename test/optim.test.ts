@@ -35,7 +35,7 @@ function closeOrFail(what: string, a: ArrayLike<number>, e: number[], rtol: numb
 async function buildModel() {
   const model = new kn.nn.Sequential(new kn.nn.Linear(6, 5), new kn.nn.ReLU(), new kn.nn.Linear(5, 3));
   const init = Object.fromEntries(Object.entries(golden.init as Record<string, T>).map(([k, v]) => [k, f32(v)]));
-  await model.loadStateDict(init);
+  model.loadStateDict(init);
   return model;
 }
 
@@ -162,7 +162,7 @@ describe('learning rate changes reach a compiled step without retracing', () => 
 
     // reference: PyTorch's parameters after step 0, one eager step of a fresh SGD(lr 0.05)
     const ref = new kn.nn.Sequential(new kn.nn.Linear(6, 5), new kn.nn.ReLU(), new kn.nn.Linear(5, 3));
-    await ref.loadStateDict(paramsOf(sgd.steps[0].params));
+    ref.loadStateDict(paramsOf(sgd.steps[0].params));
     const refOpt = new kn.optim.SGD(ref.parameters(), { lr: 0.05 });
     kn.F.crossEntropy(ref.forward(x), y).backward();
     refOpt.step();

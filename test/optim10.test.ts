@@ -64,7 +64,7 @@ type Model = InstanceType<typeof kn.nn.Sequential>;
 
 async function buildModel(params: Record<string, T> = base.init): Promise<Model> {
   const model = new kn.nn.Sequential(new kn.nn.Linear(6, 5), new kn.nn.ReLU(), new kn.nn.Linear(5, 3));
-  await model.loadStateDict(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, f32(v)])));
+  model.loadStateDict(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, f32(v)])));
   return model;
 }
 
@@ -265,7 +265,7 @@ describe('save after 3 steps, load into a fresh model and optimizer: the next 2 
 
         const fresh = await buildModel();
         const optC = makeOptimizer(c, fresh, 0.5);
-        await fresh.loadStateDict(savedParams);
+        fresh.loadStateDict(savedParams);
         await optC.loadStateDict(saved);
         const stepC = runner(fresh, optC);
         for (let i = 0; i < 2; i++) await stepC();
@@ -295,7 +295,7 @@ describe('stateTensors(): the flat form', () => {
       for (let i = 0; i < 2; i++) eagerStep(a, optA, x, y);
 
       const b = await buildModel();
-      await b.loadStateDict(params);
+      b.loadStateDict(params);
       const optB = makeOptimizer(c, b, 2);
       await optB.loadStateTensors(flat, param_groups);
       for (let i = 0; i < 2; i++) eagerStep(b, optB, x, y);
@@ -342,7 +342,7 @@ describe('state before the first step', () => {
     const model = await buildModel();
     const opt = makeOptimizer(c, model);
     for (let i = 0; i < 3; i++) eagerStep(model, opt, X(), Y());
-    await model.loadStateDict(Object.fromEntries(Object.entries(base.init as Record<string, T>).map(([k, v]) => [k, f32(v)])));
+    model.loadStateDict(Object.fromEntries(Object.entries(base.init as Record<string, T>).map(([k, v]) => [k, f32(v)])));
     await opt.loadStateDict(fresh);
     for (let i = 0; i < 2; i++) eagerStep(model, opt, X(), Y());
     await checkParams('after reset and 2 steps', model, c.steps[1].params);

@@ -99,7 +99,7 @@ describe('golden: RNN, LSTM, GRU against PyTorch', () => {
       const sd = m.stateDict();
       expect(Object.keys(sd)).toEqual(Object.keys(c.params));
       for (const [k, t] of Object.entries(c.params as Record<string, T>)) expect(sd[k].shape, k).toEqual(t.shape);
-      await m.loadStateDict(tensors(c.params));
+      m.loadStateDict(tensors(c.params));
       const { x, h0, c0, out, hN, cN, loss } = forwardCase(m, c);
       loss.backward();
       const fam = c.module;
@@ -177,7 +177,7 @@ describe('training: an LSTM classifier, compiled SGD steps against PyTorch (lstm
     const S = G.lstmStep;
     const model = new Classifier();
     expect(Object.keys(model.stateDict())).toEqual(Object.keys(S.init));
-    await model.loadStateDict(tensors(S.init));
+    model.loadStateDict(tensors(S.init));
     const opt = new kn.optim.SGD(model.parameters(), S.options);
     const step = kn.compile((x: kn.Tensor, y: kn.Tensor) => {
       opt.zeroGrad();

@@ -258,7 +258,7 @@ describe('a compiled training step driven by a scheduler', () => {
     kn.manualSeed(3);
     const model = new kn.nn.Linear(IN, OUT);
     const init = { weight: kn.tensor(Array.from({ length: OUT * IN }, (_, i) => Math.cos(i) * 0.3), [OUT, IN]), bias: kn.tensor([0.1, -0.2, 0.05], [OUT]) };
-    await model.loadStateDict(init);
+    model.loadStateDict(init);
     const opt = new kn.optim.SGD(model.parameters(), { lr: 0.5, momentum: 0.9 });
     const s = sched === 'StepLR' ? new StepLR(opt, 4, { gamma: 0.5 })
       : sched === 'OneCycleLR' ? new OneCycleLR(opt, 1.0, { totalSteps: STEPS, cycleMomentum: false })

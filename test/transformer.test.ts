@@ -123,7 +123,7 @@ function goldenCases(pred: (c: any) => boolean): void {
       const m = build(c);
       // PyTorch's keys, in PyTorch's order
       expect(Object.keys(m.stateDict())).toEqual(Object.keys(c.params));
-      await m.loadStateDict(tensors(c.params));
+      m.loadStateDict(tensors(c.params));
       const { out, weights, leaves } = forwardCase(m, c);
       const fam = c.module;
       let loss = out.mul(f32(c.r)).sum();
@@ -262,7 +262,7 @@ describe('Transformer layers: state dicts, copies, masks, dropout', () => {
     expect(Array.from(await sd['layers.0.linear1.weight'].data())).toEqual(w);
     expect(Array.from(await sd['layers.1.linear1.weight'].data())).toEqual(w);
     // loading into one copy changes neither the other copy nor the original layer
-    await enc.loadStateDict({ ...sd, 'layers.0.linear1.weight': kn.full([16, 8], 0.5) });
+    enc.loadStateDict({ ...sd, 'layers.0.linear1.weight': kn.full([16, 8], 0.5) });
     expect(Array.from(await enc.stateDict()['layers.0.linear1.weight'].data()).every((v) => v === 0.5)).toBe(true);
     expect(Array.from(await enc.stateDict()['layers.1.linear1.weight'].data())).toEqual(w);
     expect(Array.from(await layer.linear1.weight.data())).toEqual(w);
@@ -292,7 +292,7 @@ describe('Transformer layers: state dicts, copies, masks, dropout', () => {
     kn.manualSeed(11);
     const layer = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0.5 });
     const plain = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 });
-    await plain.loadStateDict(layer.stateDict());
+    plain.loadStateDict(layer.stateDict());
     const x = kn.randn([4, 2, 8]);
     const t1 = await layer.forward(x).data(), t2 = await layer.forward(x).data();
     expect(Array.from(t1)).not.toEqual(Array.from(t2));

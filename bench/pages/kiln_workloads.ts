@@ -52,7 +52,7 @@ const kilnStateDict = (kn: any, sd: StateDict) => Object.fromEntries(Object.entr
 async function load(kn: any, model: any, sd: StateDict, note: string, strict = true): Promise<string> {
   const tensors = kilnStateDict(kn, sd);
   try {
-    await model.loadStateDict(tensors, { strict });
+    model.loadStateDict(tensors, { strict });
     return note;
   } catch (e) {
     return `${note}; loadStateDict failed (${(e as Error)?.message}), Kiln's own initial weights`;

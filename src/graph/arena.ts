@@ -3,12 +3,11 @@
 // copies of a range of elements, and writes into a tensor's existing storage (loadStateDict,
 // which may write into a view of an arena). The layers above call these and never encode GPU
 // copies themselves. Offsets are in bytes, sizes from the dtype (dtype.ts).
-import { Tensor } from './tensor.js';
+import { Tensor, assign, concat } from './tensor.js';
 import { shapeStr, contiguousStrides, numel, type Shape } from './ir.js';
-import { node } from './ops/index.js';
+import { node, familyOf } from './ops/index.js';
 import { type DType, DTYPE_INFO, storageBytes, encode } from './dtype.js';
 import { stridedView } from './views.js';
-import { realize } from './realize.js';
 import { gpu } from '../runtime/device.js';
 import { newStorage } from '../runtime/buffers.js';
 
@@ -93,21 +92,39 @@ export class FlatArena {
     for (const m of members) { this.offsets.push(size); size += m.numel(); }
     this.size = size;
     const { t, place } = bufferTensor([size], dtype);
-    const copies = members.map((m, i) => {
-      if (m.dtype !== dtype) throw new Error(`${who}: tensor ${i} (shape ${shapeStr(m.shape)}) is ${m.dtype}, the arena holds ${dtype}`);
-      // a member another arena holds is a view of that arena's realized buffer
-      const from = placeOf(m);
-      if (!from) throw new Error(`${who}: parameter ${i} (shape ${shapeStr(m.shape)}) has a pending computation; realize it (await p.data()) before creating the optimizer`);
-      const [off, bytes] = byteRange(dtype, this.offsets[i], m.numel());
-      return { from, to: { buffer: place.buffer, byteOffset: place.byteOffset + off }, bytes };
-    });
-    copyBytes(copies);
-    this.flat = t;
+    members.forEach((m, i) => { if (m.dtype !== dtype) throw new Error(`${who}: tensor ${i} (shape ${shapeStr(m.shape)}) is ${m.dtype}, the arena holds ${dtype}`); });
+    // a member another arena holds is a view of that arena's realized buffer
+    const places = members.map(placeOf);
     const originals = members.map((m) => m.node);
+    if (places.every((p) => p)) {
+      copyBytes(members.map((m, i) => {
+        const [off, bytes] = byteRange(dtype, this.offsets[i], m.numel());
+        return { from: places[i]!, to: { buffer: place.buffer, byteOffset: place.byteOffset + off }, bytes };
+      }));
+    } else {
+      // a member still to be computed (a load recorded by loadStateDict): the arena is filled
+      // in graph order, when the graph next runs
+      assign(t, concat(members.map((m) => m.reshape(-1)), 0));
+    }
+    for (const m of members) arenaOf.set(m, this);
+    this.flat = t;
     this.repoint();
     // the members' own buffers are no longer used (a member that is the whole arena, a single
-    // 1-d tensor, now points at the arena itself)
-    for (const old of originals) if (old.storage && old.op === 'buffer' && old !== this.flat.node) old.releaseStorage();
+    // 1-d tensor, now points at the arena itself); a pending fill still reads them
+    if (places.every((p) => p)) for (const old of originals) if (old.storage && old.op === 'buffer' && old !== this.flat.node) old.releaseStorage();
+  }
+  /** Records new values for some members (by index) as one assign of the whole arena. */
+  write(values: Map<number, Tensor>): void {
+    const parts: Tensor[] = [];
+    let at = 0;
+    for (const i of [...values.keys()].sort((a, b) => a - b)) {
+      if (this.offsets[i] > at) parts.push(this.flat.slice([at], [this.offsets[i]]));
+      parts.push(values.get(i)!.cast(this.dtype).reshape(-1));
+      at = this.offsets[i] + this.members[i].numel();
+    }
+    if (at < this.size) parts.push(this.flat.slice([at], [this.size]));
+    assign(this.flat, concat(parts, 0));
+    this.repoint();
   }
   /** Members become views of the current version of `flat` (after an assign to it). */
   repoint(): void {
@@ -119,20 +136,30 @@ export class FlatArena {
   }
 }
 
+/** The arena each member belongs to (the last one made, if several optimizers took it). */
+const arenaOf = new WeakMap<Tensor, FlatArena>();
+
 /**
- * Writes src's values into dst's existing storage, which may be a contiguous view of another
- * buffer (a parameter inside an optimizer's arena): whoever holds that storage (an optimizer,
- * a compiled step) sees the new values. src is cast to dst's dtype.
+ * Records writes of values into tensors, in graph order (loadStateDict): a reader recorded
+ * before sees the old value, one recorded after the new. A stored tensor (or a pending update
+ * of one) takes an assign into its storage, so whoever holds that storage (a compiled step)
+ * sees the new values; a member of an arena (a parameter an optimizer holds) is written by one
+ * assign of the whole arena; a tensor still to be computed simply becomes the value.
  */
-export async function copyInto(dst: Tensor, src: Tensor): Promise<void> {
-  if (src.shape.join() !== dst.shape.join()) throw new Error(`copyInto: source shape ${shapeStr(src.shape)} does not match destination shape ${shapeStr(dst.shape)}`);
-  const contiguous = src.cast(dst.dtype).reshape(-1).clone(); // a fresh contiguous buffer
-  // only the source is realized: giving the destination (maybe a view) storage would detach it
-  await realize([contiguous.node]);
-  const to = placeOf(dst);
-  if (!to) throw new Error('loadStateDict: cannot write into a non-contiguous view');
-  const s = contiguous.node.storage!;
-  // a tensor with storage of its own takes whole words (a packed dtype may end mid-word)
-  const bytes = dst.node.storage ? storageBytes(dst.dtype, dst.numel()) : byteRange(dst.dtype, 0, dst.numel())[1];
-  copyBytes([{ from: { buffer: s.buf.buffer, byteOffset: s.byteOffset }, to, bytes }]);
+export function writeInto(pairs: [dst: Tensor, src: Tensor][]): void {
+  const arenas = new Map<FlatArena, Map<number, Tensor>>();
+  for (const [dst, src] of pairs) {
+    if (src.shape.join() !== dst.shape.join()) throw new Error(`writeInto: source shape ${shapeStr(src.shape)} does not match destination shape ${shapeStr(dst.shape)}`);
+    const arena = arenaOf.get(dst), i = arena?.members.indexOf(dst) ?? -1;
+    if (arena && i >= 0) {
+      if (!arenas.has(arena)) arenas.set(arena, new Map());
+      arenas.get(arena)!.set(i, src);
+      continue;
+    }
+    let base = dst.node;
+    while (!base.realized && familyOf(base) === 'assign') base = base.inputs[0];
+    if (base.realized) assign(dst, src.cast(dst.dtype));
+    else dst.setNode(src.cast(dst.dtype).clone().node);
+  }
+  for (const [arena, values] of arenas) arena.write(values);
 }

@@ -12,6 +12,8 @@ import { state, scopeSuffix } from './state.js';
 import { realize, readback, uploadNode } from './realize.js';
 import { backward as runBackward } from './autodiff.js';
 import { autocastInputs, autocastElementwise } from './autocast.js';
+import { options, argError, describe, checkNumber, checkTensor } from './args.js';
+import * as C from './compose.js';
 
 export type TensorLike = Tensor | number;
 export type Data = ArrayLike<number> | number | NestedArray;
@@ -22,7 +24,7 @@ function opError(op: string, msg: string): Error {
   return new Error(`${op}: ${msg}${scopeSuffix()}`);
 }
 
-function checkDtype(op: string, t: Tensor, accepts: 'float' | 'numeric' | 'bool' | 'any' = 'numeric'): void {
+export function checkDtype(op: string, t: Tensor, accepts: 'float' | 'numeric' | 'bool' | 'any' = 'numeric'): void {
   const ok = accepts === 'any' ? true : accepts === 'bool' ? t.dtype === 'bool' : accepts === 'float' ? isFloat(t.dtype) : t.dtype !== 'bool';
   if (!ok) {
     const want = accepts === 'float' ? 'a floating-point tensor (float32)' : accepts === 'bool' ? 'a bool tensor' : 'a numeric tensor (float32 or int32)';
@@ -89,7 +91,8 @@ export class Tensor {
   /** Releases the GPU memory now instead of waiting for garbage collection. */
   dispose(): void {
     if (this.disposed) return;
-    if (this._node.storage && !this._node.leaf) this._node.releaseStorage();
+    // a pending assign (loadStateDict) may still read it: the collector frees it later
+    if (this._node.storage && !this._node.leaf && !state.pendingAssigns.length) this._node.releaseStorage();
     this.disposed = true;
   }
 
@@ -119,19 +122,42 @@ export class Tensor {
   sin(): Tensor { return this.un('sin'); }
   cos(): Tensor { return this.un('cos'); }
   floor(): Tensor { return this.un('floor'); }
+  ceil(): Tensor { return C.ceil(this); }
+  round(): Tensor { return isFloat(this.dtype) ? this.un('round') : this; }
+  expm1(): Tensor { return this.un('expm1'); }
+  square(): Tensor { return C.square(this); }
+  reciprocal(): Tensor { return C.reciprocal(this); }
   erf(): Tensor { return this.un('erf'); }
   relu(): Tensor { return this.un('relu'); }
-  leakyRelu(negativeSlope = 0.01): Tensor { return this.un('leakyRelu', { negativeSlope }); }
-  elu(alpha = 1): Tensor { return this.un('elu', { alpha }); }
+  leakyRelu(opts?: { negativeSlope?: number }): Tensor {
+    const { negativeSlope = 0.01 } = options('leakyRelu', opts, ['negativeSlope']);
+    return this.un('leakyRelu', { negativeSlope: checkNumber('leakyRelu', 'negativeSlope', negativeSlope) });
+  }
+  elu(opts?: { alpha?: number }): Tensor {
+    const { alpha = 1 } = options('elu', opts, ['alpha']);
+    return this.un('elu', { alpha: checkNumber('elu', 'alpha', alpha) });
+  }
   sigmoid(): Tensor { return this.un('sigmoid'); }
   tanh(): Tensor { return this.un('tanh'); }
-  softplus(beta = 1, threshold = 20): Tensor { return this.un('softplus', { beta, threshold }); }
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return this.un(approximate === 'tanh' ? 'geluTanh' : 'gelu'); }
+  softplus(opts?: { beta?: number; threshold?: number }): Tensor {
+    const { beta = 1, threshold = 20 } = options('softplus', opts, ['beta', 'threshold']);
+    return this.un('softplus', { beta: checkNumber('softplus', 'beta', beta), threshold: checkNumber('softplus', 'threshold', threshold) });
+  }
+  gelu(opts?: { approximate?: 'none' | 'tanh' }): Tensor {
+    const { approximate = 'none' } = options('gelu', opts, ['approximate']);
+    if (approximate !== 'none' && approximate !== 'tanh') throw opError('gelu', `approximate must be 'none' or 'tanh', got ${describe(approximate)}`);
+    return this.un(approximate === 'tanh' ? 'geluTanh' : 'gelu');
+  }
   silu(): Tensor { return this.un('silu'); }
   logicalNot(): Tensor { return this.un('logicalNot'); }
   isfinite(): Tensor { return this.un('isfinite'); }
-  add(o: TensorLike, alpha?: number): Tensor { return this.bin('add', alpha === undefined ? o : scaled(o, alpha)); }
-  sub(o: TensorLike, alpha?: number): Tensor { return this.bin('sub', alpha === undefined ? o : scaled(o, alpha)); }
+  hardtanh(opts?: { minVal?: number; maxVal?: number }): Tensor { return C.hardtanh(this, opts); }
+  relu6(): Tensor { return C.relu6(this); }
+  hardswish(): Tensor { return C.hardswish(this); }
+  logSigmoid(): Tensor { return C.logSigmoid(this); }
+  /** this + alpha * o, as torch.add */
+  add(o: TensorLike, opts?: { alpha?: number }): Tensor { return this.bin('add', scaled('add', o, opts)); }
+  sub(o: TensorLike, opts?: { alpha?: number }): Tensor { return this.bin('sub', scaled('sub', o, opts)); }
   mul(o: TensorLike): Tensor { return this.bin('mul', o); }
   div(o: TensorLike): Tensor { return this.bin('div', o); }
   pow(o: TensorLike): Tensor { return this.bin('pow', o); }
@@ -147,13 +173,26 @@ export class Tensor {
   logicalOr(o: TensorLike): Tensor { return this.bin('logicalOr', o); }
   /** `cond.where(a, b)`: a where this (bool) is true, else b. */
   where(a: TensorLike, b: TensorLike): Tensor { return elementwise('where', [this, a, b], {}); }
-  clamp(min?: number | null, max?: number | null): Tensor {
-    if ((min !== undefined && min !== null && Number.isNaN(min)) || (max !== undefined && max !== null && Number.isNaN(max))) throw opError('clamp', 'min and max must not be NaN');
+  maskedFill(mask: Tensor, value: TensorLike): Tensor { return C.maskedFill(this, mask, value); }
+  /** x.clamp(min, max), x.clamp({min}), x.clamp({max}); a bound is a number, a tensor or null. */
+  clamp(min?: TensorLike | null | { min?: TensorLike | null; max?: TensorLike | null }, max?: TensorLike | null): Tensor {
+    let lo = min as TensorLike | null | undefined, hi = max;
+    if (min !== null && typeof min === 'object' && !(min instanceof Tensor)) {
+      if (max !== undefined) throw opError('clamp', `expected clamp(min, max) or clamp({min, max}), got an options object and ${describe(max)}`);
+      ({ min: lo = null, max: hi = null } = options('clamp', min, ['min', 'max']));
+    }
+    lo ??= null; hi ??= null;
+    for (const [k, v] of [['min', lo], ['max', hi]] as const) {
+      if (v !== null && !(v instanceof Tensor) && (typeof v !== 'number' || Number.isNaN(v))) throw opError('clamp', `${k} must be a number, a tensor or null, got ${describe(v)}`);
+    }
+    if (lo === null && hi === null) throw opError('clamp', 'at least one of min and max must be given');
     let r: Tensor = this;
-    if (min !== undefined && min !== null) r = r.maximum(min);
-    if (max !== undefined && max !== null) r = r.minimum(max);
+    if (lo !== null) r = r.maximum(lo);
+    if (hi !== null) r = r.minimum(hi);
     return r;
   }
+  clampMin(min: TensorLike): Tensor { return this.clamp(min, null); }
+  clampMax(max: TensorLike): Tensor { return this.clamp(null, max); }
   cast(dtype: DType): Tensor {
     if (!DTYPES.includes(dtype)) throw opError('cast', `unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);
     if (dtype === this.dtype) return this;
@@ -179,11 +218,37 @@ export class Tensor {
     if (r.dtype !== want) r = r.cast(want);
     return keepdim ? r.reshape(...this.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : r;
   }
+  private extreme(op: 'max' | 'min', dim?: number | Tensor, keepdim?: boolean | { keepdim?: boolean }): Tensor | [Tensor, Tensor] {
+    if (dim instanceof Tensor || dim === undefined) {
+      if (keepdim !== undefined) throw opError(op, `keepdim needs a dim, as ${op}(dim, {keepdim})`);
+      return dim === undefined ? this.reduce(op, undefined, false) : op === 'max' ? this.maximum(dim) : this.minimum(dim);
+    }
+    if (typeof dim !== 'number') throw opError(op, `dim must be one integer (amax/amin take several), got ${describe(dim)}`);
+    const kd = typeof keepdim === 'object' ? options(op, keepdim, ['keepdim']).keepdim ?? false : keepdim ?? false;
+    if (typeof kd !== 'boolean') throw opError(op, `keepdim must be a boolean, got ${describe(kd)}`);
+    const d = normDim(dim, this.ndim, op);
+    if (this.ndim === 0) return this.reshape(1).extreme(op, 0, kd);
+    const indices = this.reduce(op === 'max' ? 'argmax' : 'argmin', d, true);
+    // the gradient goes to the element the index names, as PyTorch's (amax shares it among ties)
+    const values = this.requiresGrad ? this.gather(d, indices) : this.reduce(op, d, true);
+    return kd ? [values, indices] : [values.squeeze(d), indices.squeeze(d)];
+  }
   sum(dim?: number | number[], keepdim = false): Tensor { return autocastInputs('float32', [this] as const)[0].reduce('sum', dim, keepdim); }
-  max(dim?: number | number[], keepdim = false): Tensor { return this.reduce('max', dim, keepdim); }
-  min(dim?: number | number[], keepdim = false): Tensor { return this.reduce('min', dim, keepdim); }
-  amax(dim?: number | number[], keepdim = false): Tensor { return this.max(dim, keepdim); }
-  amin(dim?: number | number[], keepdim = false): Tensor { return this.min(dim, keepdim); }
+  /**
+   * As torch.max: x.max() is the largest element; x.max(dim, keepdim?) is [values, indices]
+   * (keepdim also as {keepdim}); x.max(other) is maximum(x, other).
+   */
+  max(): Tensor;
+  max(other: Tensor): Tensor;
+  max(dim: number, keepdim?: boolean | { keepdim?: boolean }): [Tensor, Tensor];
+  max(dim?: number | Tensor, keepdim?: boolean | { keepdim?: boolean }): Tensor | [Tensor, Tensor] { return this.extreme('max', dim, keepdim); }
+  min(): Tensor;
+  min(other: Tensor): Tensor;
+  min(dim: number, keepdim?: boolean | { keepdim?: boolean }): [Tensor, Tensor];
+  min(dim?: number | Tensor, keepdim?: boolean | { keepdim?: boolean }): Tensor | [Tensor, Tensor] { return this.extreme('min', dim, keepdim); }
+  /** The largest values over dims (ties share the gradient evenly, as torch.amax). */
+  amax(dim?: number | number[], keepdim = false): Tensor { return this.reduce('max', dim, keepdim); }
+  amin(dim?: number | number[], keepdim = false): Tensor { return this.reduce('min', dim, keepdim); }
   argmax(dim?: number, keepdim = false): Tensor {
     if (dim === undefined) return this.reshape(-1).reduce('argmax', 0, false);
     return this.reduce('argmax', dim, keepdim);
@@ -209,10 +274,15 @@ export class Tensor {
   std(dim?: number | number[], keepdim = false, opts: { correction?: number } = {}): Tensor { return this.var(dim, keepdim, opts).sqrt(); }
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const axes = normAxes(dim, this.ndim, 'logsumexp');
-    const m = this.max(axes, true).detach();
+    const m = this.amax(axes, true).detach();
     const r = this.sub(m).exp().sum(axes, true).log().add(m);
     return keepdim ? r : r.reshape(...this.shape.filter((_, i) => !axes.includes(i)));
   }
+  /** The product over dim (every element without one), as torch.prod. */
+  prod(dim?: number, keepdim = false): Tensor { return C.prod(this, dim, keepdim); }
+  all(dim?: number | number[], keepdim = false): Tensor { return C.all(this, dim, keepdim); }
+  any(dim?: number | number[], keepdim = false): Tensor { return C.any(this, dim, keepdim); }
+  norm(opts?: { p?: number | 'fro'; dim?: number | number[]; keepdim?: boolean }): Tensor { return C.norm(this, opts); }
   softmax(dim: number): Tensor { return rows(this, dim, false); }
   logSoftmax(dim: number): Tensor { return rows(this, dim, true); }
 
@@ -300,10 +370,23 @@ export class Tensor {
   }
   indexSelect(dim: number, index: Tensor): Tensor { return indexSelect(this, dim, index); }
   gather(dim: number, index: Tensor): Tensor { return gather(this, dim, index); }
+  select(dim: number, index: number): Tensor { return C.select(this, dim, index); }
+  /** x.at(i, j): PyTorch's x[i, j] (integer indices, negative from the end). */
+  at(...indices: number[]): Tensor { return C.at(this, ...indices); }
+  unbind(opts?: { dim?: number }): Tensor[] { return C.unbind(this, opts); }
+  split(sizes: number | number[], opts?: { dim?: number }): Tensor[] { return C.split(this, sizes, opts); }
+  chunk(chunks: number, opts?: { dim?: number }): Tensor[] { return C.chunk(this, chunks, opts); }
+  roll(shifts: number | number[], opts?: { dims?: number | number[] }): Tensor { return C.roll(this, shifts, opts); }
+  repeat(...sizes: (number | number[])[]): Tensor { return C.repeat(this, flatArgs(sizes)); }
+  tile(dims: number[]): Tensor { return C.tile(this, dims); }
+  tril(opts?: { diagonal?: number }): Tensor { return C.tril(this, opts); }
+  triu(opts?: { diagonal?: number }): Tensor { return C.triu(this, opts); }
 
   // ---------------------------------------------------------------- matmul
   matmul(other: Tensor): Tensor { return matmul(this, other); }
   mm(other: Tensor): Tensor { return matmul(this, other); }
+  bmm(other: Tensor): Tensor { return C.bmm(this, other); }
+  outer(other: Tensor): Tensor { return C.outer(this, other); }
 
   toString(): string { return `Tensor(shape=${shapeStr(this.shape)}, dtype=${this.dtype}, device=webgpu)`; }
   /** console.log(t) in Node prints toString() rather than the handle's internals. */
@@ -338,7 +421,12 @@ export function make<K extends OpName>(op: K, inputs: Tensor[], attrs: OpAttrs[K
   return new Tensor(n);
 }
 
-function scaled(o: TensorLike, alpha: number): TensorLike { return typeof o === 'number' ? o * alpha : o.mul(alpha); }
+function scaled(fn: string, o: TensorLike, opts?: { alpha?: number }): TensorLike {
+  const { alpha } = options(fn, opts, ['alpha']);
+  if (alpha === undefined) return o;
+  checkNumber(fn, 'alpha', alpha);
+  return typeof o === 'number' ? o * alpha : o.mul(alpha);
+}
 
 export function constant(value: number, shape: Shape, dtype: DType): Tensor {
   if (dtype === 'int32' && !Number.isInteger(value)) dtype = 'float32';
@@ -495,8 +583,32 @@ export function stack(ts: Tensor[], dim = 0): Tensor {
   return concat(ts.map((t) => t.unsqueeze(d)), d);
 }
 
-export function arange(n: number): Tensor {
-  return make('arange', [], { n });
+export type CreationOptions = { dtype?: DType; requiresGrad?: boolean };
+const CREATION_KEYS = ['dtype', 'requiresGrad'] as const;
+export const isOptions = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** kn.arange(end), kn.arange(start, end, step?), options last: as torch.arange (integers give int32). */
+export function arange(...args: (number | CreationOptions)[]): Tensor {
+  const opts = isOptions(args[args.length - 1]) ? options('arange', args.pop() as CreationOptions, CREATION_KEYS) : {};
+  const names = args.length === 1 ? ['end'] : ['start', 'end', 'step'];
+  if (args.length < 1 || args.length > 3) throw argError('arange', `expected arange(end), arange(start, end) or arange(start, end, step), got ${describe(args)}`);
+  args.forEach((v, i) => { if (typeof v !== 'number' || !Number.isFinite(v)) throw argError('arange', `${names[i]} must be a finite number, got ${describe(v)}`); });
+  const [start, end, step = 1] = (args.length === 1 ? [0, args[0]] : args) as number[];
+  if (step === 0) throw argError('arange', 'step must be nonzero');
+  if ((end - start) * step < 0) throw argError('arange', `end ${end} cannot be reached from start ${start} with step ${step}`);
+  const n = Math.ceil((end - start) / step);
+  const ints = [start, end, step].every(Number.isInteger);
+  // integers: the index op, exact in int32; fractions: computed in float64 on the host, as PyTorch
+  const r = ints ? make('arange', [], { n }).mul(step).add(start) : tensor(Float64Array.from({ length: n }, (_, i) => start + i * step), [n]);
+  return creation('arange', r, opts, ints ? 'int32' : 'float32');
+}
+
+/** The result of a creation function in the dtype the options ask for, maybe requiring gradients. */
+export function creation(fn: string, t: Tensor, opts: CreationOptions, dflt: DType): Tensor {
+  const dtype = opts.dtype ?? dflt;
+  if (!isDType(dtype)) throw argError(fn, `unknown dtype ${describe(dtype)}; expected one of ${DTYPES.join(', ')}`);
+  const r = t.cast(dtype);
+  return opts.requiresGrad ? r.detach().requiresGrad_() : r;
 }
 
 /** [N, C, KH, KW, OH, OW]: the sliding windows of x[N, C, H, W] (padValue outside it). */
@@ -578,16 +690,32 @@ export function tensor(data: Data | ArrayBufferView, shape?: number[] | null, op
   return t;
 }
 
-export function full(shape: number[], value: number, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Tensor {
-  const dtype = opts.dtype ?? 'float32';
-  if (!isDType(dtype)) throw new Error(`full(): unknown dtype '${dtype}'; expected one of ${DTYPES.join(', ')}`);
+/** kn.full(size, value, {dtype, requiresGrad}): size is an array, as torch.full's. */
+export function full(shape: number[], value: number, opts?: CreationOptions): Tensor {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) throw argError('full', `size must be an array of non-negative integers, as full([2, 3], value); got ${describe(shape)}`);
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw argError('full', `value must be a number, got ${describe(value)}`);
+  const { dtype = 'float32' } = options('full', opts, CREATION_KEYS);
+  if (!isDType(dtype)) throw argError('full', `unknown dtype ${describe(dtype)}; expected one of ${DTYPES.join(', ')}`);
   checkRange([value], dtype);
   const n = numel(shape);
   const arr = isFloat(dtype) ? new Float32Array(n).fill(value) : new Int32Array(n).fill(value);
-  return tensor(arr, shape, { dtype, requiresGrad: opts.requiresGrad });
+  return tensor(arr, shape, { dtype, requiresGrad: opts?.requiresGrad });
 }
-export const zeros = (shape: number[], opts: { dtype?: DType; requiresGrad?: boolean } = {}) => full(shape, 0, opts);
-export const ones = (shape: number[], opts: { dtype?: DType; requiresGrad?: boolean } = {}) => full(shape, 1, opts);
+
+/** The size and options of zeros/ones: (2, 3), ([2, 3]), either with options last, as torch.zeros. */
+function sizeArgs(fn: string, args: (number | number[] | CreationOptions)[]): [number[], CreationOptions] {
+  const opts = isOptions(args[args.length - 1]) ? options(fn, args.pop() as CreationOptions, CREATION_KEYS) : {};
+  const shape = args.length === 1 && Array.isArray(args[0]) ? args[0] : args;
+  if (shape.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0)) throw argError(fn, `size must be non-negative integers, as ${fn}(2, 3) or ${fn}([2, 3]); got ${describe(args)}`);
+  return [shape as number[], opts];
+}
+export function zeros(...args: (number | number[] | CreationOptions)[]): Tensor { const [s, o] = sizeArgs('zeros', args); return full(s, 0, o); }
+export function ones(...args: (number | number[] | CreationOptions)[]): Tensor { const [s, o] = sizeArgs('ones', args); return full(s, 1, o); }
+
+/** kn.where(cond, x, y): x where cond (bool) is true, else y; broadcast as torch.where. */
+export function where(cond: Tensor, x: TensorLike, y: TensorLike): Tensor {
+  return checkTensor('where', 'condition', cond).where(x, y);
+}
 
 // ------------------------------------------------------------------ argument helpers
 

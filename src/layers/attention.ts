@@ -98,7 +98,7 @@ export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, o: { scale: 
   let scores = q.matmul(k.transpose(-2, -1)).mul(o.scale);
   if (o.mask) scores = o.mask.dtype === 'bool' ? o.mask.where(scores, -Infinity) : scores.add(o.mask);
   let p = scores.softmax(-1);
-  if (o.dropoutP) p = dropout(p, o.dropoutP);
+  if (o.dropoutP) p = dropout(p, { p: o.dropoutP });
   return p.matmul(v);
 }
 

@@ -233,9 +233,8 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, opts: PoolOptions = {
   const [N, C, H, W] = x.shape;
   const g = geometry('maxPool2d', H, W, k, pair('maxPool2d', 'stride', opts.stride ?? k, 1), pair('maxPool2d', 'dilation', opts.dilation ?? 1, 1), p, opts.ceilMode);
   const win = windows(x, g, -Infinity).reshape(N, C, k[0] * k[1], g.oh, g.ow);
-  // with a gradient: the maximum as a gather at the argmax, so the gradient goes to that one
-  // element as in PyTorch; without (inference): one max reduction
-  const out = x.requiresGrad ? win.gather(2, win.argmax(2, true)).squeeze(2) : win.max(2);
+  // max(dim) sends the gradient to the one element its index names, as PyTorch's pooling
+  const [out] = win.max(2);
   return input.ndim === 3 ? out.squeeze(0) : out;
 }
 

@@ -97,7 +97,7 @@ function renorm(weight: Tensor, flat: Tensor, maxNorm: number, normType: number)
   const V = weight.shape[0];
   noGrad(() => {
     const a = weight.abs();
-    const norm = normType === Infinity ? a.max(1) : normType === 2 ? weight.mul(weight).sum(1).sqrt() : normType === 1 ? a.sum(1) : a.pow(normType).sum(1).pow(1 / normType);
+    const norm = normType === Infinity ? a.amax(1) : normType === 2 ? weight.mul(weight).sum(1).sqrt() : normType === 1 ? a.sum(1) : a.pow(normType).sum(1).pow(1 / normType);
     const used = flat.unsqueeze(1).eq(arange(V).unsqueeze(0)).float().sum(0).gt(0);
     // PyTorch's embedding_renorm_: row *= maxNorm / (norm + 1e-7) where norm > maxNorm
     const scale = used.logicalAnd(norm.gt(maxNorm)).where(constant(maxNorm, [V], 'float32').div(norm.add(1e-7)), 1);
@@ -230,7 +230,7 @@ export class SinusoidalPositionalEncoding extends Module {
   forward(x: Tensor): Tensor {
     const T = checkSeq('SinusoidalPositionalEncoding', x, this.dModel, this.maxLen, this.batchFirst);
     const pe = this.#pe.narrow(0, 0, T);
-    return dropout(x.add(this.batchFirst ? pe.unsqueeze(0) : pe.unsqueeze(1)), this.p, this.training);
+    return dropout(x.add(this.batchFirst ? pe.unsqueeze(0) : pe.unsqueeze(1)), { p: this.p, training: this.training });
   }
 }
 

@@ -49,10 +49,20 @@ export class SiLU extends Activation { constructor() { super((x) => x.silu()); }
 export class GELU extends Activation {
   constructor({ approximate = 'none' }: { approximate?: 'none' | 'tanh' } = {}) { super((x) => F.gelu(x, { approximate }), `approximate='${approximate}'`); }
 }
-export class LeakyReLU extends Activation { constructor(negativeSlope = 0.01) { super((x) => x.leakyRelu(negativeSlope), `negative_slope=${pyFloat(negativeSlope)}`); } }
-export class ELU extends Activation { constructor(alpha = 1) { super((x) => x.elu(alpha), `alpha=${pyFloat(alpha)}`); } }
+export class LeakyReLU extends Activation {
+  constructor(opts?: { negativeSlope?: number }) { super((x) => x.leakyRelu(opts), `negative_slope=${pyFloat(opts?.negativeSlope ?? 0.01)}`); }
+}
+export class ELU extends Activation { constructor(opts?: { alpha?: number }) { super((x) => x.elu(opts), `alpha=${pyFloat(opts?.alpha ?? 1)}`); } }
+export class Hardtanh extends Activation {
+  constructor(opts?: { minVal?: number; maxVal?: number }) {
+    super((x) => x.hardtanh(opts), `min_val=${pyFloat(opts?.minVal ?? -1)}, max_val=${pyFloat(opts?.maxVal ?? 1)}`);
+  }
+}
+export class ReLU6 extends Activation { constructor() { super((x) => x.relu6()); } }
+export class Hardswish extends Activation { constructor() { super((x) => x.hardswish()); } }
+export class LogSigmoid extends Activation { constructor() { super((x) => x.logSigmoid()); } }
 export class Softplus extends Activation {
-  constructor({ beta = 1, threshold = 20 }: { beta?: number; threshold?: number } = {}) { super((x) => x.softplus(beta, threshold), `beta=${pyFloat(beta)}, threshold=${pyFloat(threshold)}`); }
+  constructor({ beta = 1, threshold = 20 }: { beta?: number; threshold?: number } = {}) { super((x) => x.softplus({ beta, threshold }), `beta=${pyFloat(beta)}, threshold=${pyFloat(threshold)}`); }
 }
 export class Softmax extends Module {
   constructor(private dim: number) { super(); }
@@ -71,7 +81,7 @@ export class Dropout extends Module {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
   }
-  forward(x: Tensor): Tensor { return F.dropout(x, this.p, this.training); }
+  forward(x: Tensor): Tensor { return F.dropout(x, { p: this.p, training: this.training }); }
   override extraRepr(): string { return `p=${pyFloat(this.p)}, inplace=False`; }
 }
 

@@ -140,7 +140,7 @@ export class MultiheadAttention extends Module {
       let scores = qh.mul(1 / Math.sqrt(D)).matmul(kh.transpose(-2, -1));
       if (mask) scores = scores.add(additive(mask));
       if (kpm) scores = scores.add(additive(kpm));
-      weights = F.dropout(scores.softmax(-1), dropoutP, dropoutP > 0);
+      weights = F.dropout(scores.softmax(-1), { p: dropoutP, training: dropoutP > 0 });
       o = weights.matmul(vh);
     } else {
       // bool masks are inverted for F.scaledDotProductAttention (true = may attend there)

@@ -4,7 +4,8 @@
 import { Tensor, tensor } from '../graph/tensor.js';
 import { withScope, guard } from '../graph/state.js';
 import { shapeStr } from '../graph/ir.js';
-import { copyInto } from '../graph/arena.js';
+import { options, describe } from '../graph/args.js';
+import { writeInto } from '../graph/arena.js';
 
 /** A tensor that a Module owns and an optimizer updates. */
 export class Parameter extends Tensor {
@@ -145,10 +146,15 @@ export abstract class Module {
   }
 
   /**
-   * Copies values into the existing parameters and buffers (their storage is kept, so
-   * optimizers and compiled steps that hold it see the new values).
+   * Copies values into the existing parameters and buffers, synchronously as PyTorch's: the
+   * writes are recorded in graph order (a forward recorded before sees the old weights, one
+   * recorded after the new), into the storage that optimizers and compiled steps hold. The
+   * sources are read when the graph next runs.
    */
-  async loadStateDict(sd: Record<string, Tensor>, { strict = true }: { strict?: boolean } = {}): Promise<{ missingKeys: string[]; unexpectedKeys: string[] }> {
+  loadStateDict(sd: Record<string, Tensor>, opts?: { strict?: boolean }): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const { strict = true } = options('loadStateDict', opts, ['strict']);
+    if (sd === null || typeof sd !== 'object') throw new Error(`loadStateDict: expected an object of tensors keyed by name, got ${describe(sd)}`);
+    for (const [k, v] of Object.entries(sd)) if (!(v instanceof Tensor)) throw new Error(`loadStateDict: entry '${k}' must be a tensor, got ${describe(v)}`);
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in sd));
     const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
@@ -161,11 +167,7 @@ export abstract class Module {
     if (mismatched.length) {
       throw new Error(`loadStateDict: ${mismatched.map(([k, dst]) => `size mismatch for ${k}: the checkpoint has shape ${shapeStr(sd[k].shape)}, the model expects ${shapeStr(dst.shape)}`).join('; ')}`);
     }
-    for (const [k, dst] of Object.entries(own)) {
-      const src = sd[k];
-      if (!src) continue;
-      await copyInto(dst, src.cast(dst.dtype));
-    }
+    writeInto(Object.entries(own).filter(([k]) => sd[k]).map(([k, dst]) => [dst, sd[k]]));
     return { missingKeys, unexpectedKeys };
   }
 
@@ -183,4 +185,4 @@ export abstract class Module {
   [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
 }
 
-export { tensor, copyInto };
+export { tensor };

@@ -147,7 +147,7 @@ export abstract class RNNBase extends Module {
         outs.push(out); hN.push(h); if (c) cN.push(c);
       }
       layerIn = D === 1 ? outs[0] : concat(outs, 2);
-      if (l < L - 1 && this.dropout > 0 && this.training) layerIn = F.dropout(layerIn, this.dropout, true);
+      if (l < L - 1 && this.dropout > 0 && this.training) layerIn = F.dropout(layerIn, { p: this.dropout });
     }
     let out = layerIn, hn = stack(hN, 0), cn = lstm ? stack(cN, 0) : null;
     if (unbatched) { out = out.squeeze(1); hn = hn.squeeze(1); cn = cn ? cn.squeeze(1) : null; }

@@ -206,7 +206,7 @@ export async function applyCheckpoint(ck: DecodedCheckpoint, { model, optimizer,
 
   const sd: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(ck.model)) if (k in own) sd[k] = fromSafeTensor(t);
-  await model.loadStateDict(sd, { strict: false });
+  model.loadStateDict(sd, { strict: false });
   if (optimizer && optSd) await optimizer.loadStateDict(optSd);
   if (scheduler) await scheduler.loadStateDict(ck.scheduler);
   return { extra: ck.extra, missingKeys, unexpectedKeys, metadata: ck.metadata };

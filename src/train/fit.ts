@@ -226,7 +226,7 @@ export class EarlyStopping implements Callback {
     } else if (++this.wait > (this.opts.patience ?? 0)) ctx.stop = true;
   }
   async onTrainEnd(ctx: FitContext): Promise<void> {
-    if (this.snapshot) { await ctx.model.loadStateDict(this.snapshot); for (const t of Object.values(this.snapshot)) t.dispose(); this.snapshot = null; }
+    if (this.snapshot) { ctx.model.loadStateDict(this.snapshot); for (const t of Object.values(this.snapshot)) t.dispose(); this.snapshot = null; }
   }
 }
 

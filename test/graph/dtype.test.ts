@@ -203,7 +203,7 @@ describe('packed storage (float16 two per word; int8, uint8, bool four per word)
     const s = q.sum(1);
     expect(s.dtype).toBe('int32');
     expect(Array.from(await s.data())).toEqual([193, 2]); // no int8 wrap-around in the sum
-    const mx = q.max(1);
+    const [mx] = q.max(1);
     expect(mx.dtype).toBe('int8');
     expect(Array.from(await mx.data())).toEqual([100, 127]);
     expect(Array.from(await q.argmin(1).data())).toEqual([2, 2]);

@@ -36,6 +36,7 @@ const erf = (x: number): number => {
   return x < 0 ? -r : r;
 };
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const roundHalfEven = (x: number) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
 const bool = () => 'bool' as DType;
 // WGSL erf: no builtin, so Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7, below f32's ulp near 1)
 const ERF = (x: string) => `kn_erf(${x})`;
@@ -148,6 +149,16 @@ const TABLE = {
     arity: 3, accepts: 'any', ref: ([c, a, b]) => (c ? a : b), wgsl: ([c, a, b]) => `select(${b}, ${a}, ${c})`,
     dtype: (d) => d[1],
     grad: (g, [c]) => [null, c.where(g, 0), c.where(0, g)],
+  }),
+  // ---- added with the PyTorch surface (issue 14)
+  // halves to even, as torch.round and WGSL's round; a step function: no gradient
+  round: ew({ arity: 1, accepts: 'float', ref: ([a]) => roundHalfEven(a), wgsl: ([a]) => `round(${a})`, grad: () => [null] }),
+  // exp(a) - 1 without cancellation: a Taylor series below |a| = 0.1 (truncation < 3e-10
+  // relative), above it exp(a) - 1 loses at most ~1.2e-6 relative
+  expm1: ew({
+    arity: 1, accepts: 'float', ref: ([a]) => Math.expm1(a),
+    wgsl: ([a]) => `select(exp(${a}) - 1.0, ${a} * (1.0 + ${a} * (0.5 + ${a} * (${f32(1 / 6)} + ${a} * (${f32(1 / 24)} + ${a} * (${f32(1 / 120)} + ${a} * ${f32(1 / 720)}))))), abs(${a}) < 0.1)`,
+    grad: (g, _, out) => [g.mul(out.add(1))],
   }),
 };
 
