@@ -8,6 +8,7 @@ export {
   chunk, split, unbind, select, roll, tile, tril, triu, eye, linspace, zerosLike, onesLike, fullLike,
   outer, einsum, bmm, norm, prod, all, any, square, reciprocal, ceil, maskedFill,
 } from './graph/compose.js';
+export { cumsum, cumprod, sort, argsort, topk, scatter, scatterAdd, indexAdd } from './graph/ordered.js';
 import type { Tensor as T } from './graph/tensor.js';
 export const round = (x: T) => x.round();
 export const expm1 = (x: T) => x.expm1();
@@ -46,7 +47,7 @@ export { DeviceScalar };
  * functions that read it: the way to pass a changing number into kn.compile.
  */
 export function scalar(value: number, opts?: { dtype?: DType }): DeviceScalar {
-  checkOptions('scalar', opts, ['dtype']);
+  options('scalar', opts, ['dtype']);
   return new DeviceScalar(value, opts?.dtype ?? 'float32');
 }
 export { autocast, isAutocastEnabled, type AutocastOptions } from './graph/autocast.js';
@@ -58,7 +59,7 @@ export type { GradScalerOptions, GradScalerState } from './train/grad_scaler.js'
 export { grad } from './graph/grad.js';
 import { manualSeed as seedHost } from './layers/random.js';
 import { seedDevice } from './graph/random.js';
-import { checkInt, checkOptions } from './graph/validate.js';
+import { checkInt, options } from './graph/args.js';
 /**
  * Seeds both generators: the host one (initialisation, data shuffling) and the device one
  * (kn.rand and the other draws, dropout, augmentation), as torch.manual_seed.

@@ -105,11 +105,28 @@ describe('arguments', () => {
     expect(() => O.cumsum(x(), 2)).toThrow(/cumsum: dim 2 is out of range/);
     expect(() => O.sort(x(), { dim: 0, decending: true } as never)).toThrow(/sort: unknown option 'decending'/);
     expect(() => O.topk(x(), 4)).toThrow(/topk: k \(4\) is larger than the size 3 of dim 1/);
-    expect(() => O.topk(x(), -1)).toThrow(/topk: k must be a non-negative integer, got -1/);
+    expect(() => O.topk(x(), -1)).toThrow(/topk: k must be an integer >= 0, got -1/);
     expect(() => O.scatterAdd(x(), 0, kn.zeros([2, 3]), x())).toThrow(/scatterAdd: index must be an int32 tensor with 2 dims, got float32/);
     expect(() => O.scatterAdd(x(), 0, idx([2, 4]), x())).toThrow(/scatterAdd: index \[2, 4\] is larger than the input \[2, 3\] in dim 1/);
     expect(() => O.scatter(x(), 0, idx([3, 3]), kn.zeros([2, 3]))).toThrow(/scatter: index \[3, 3\] is larger than src \[2, 3\] in dim 0/);
     expect(() => O.indexAdd(x(), 0, idx([2]), kn.zeros([3, 3]))).toThrow(/indexAdd: source must have shape \[2, 3\]/);
     expect(() => O.cumsum('x' as never, 0)).toThrow(/cumsum: input must be a Tensor, got 'x'/);
+  });
+});
+
+describe('the public surface', () => {
+  it('Tensor methods and kn functions reach the same ops', async () => {
+    const x = kn.tensor([[3, 1, 2], [0, 5, 4]]);
+    expect(await arr(x.cumsum(1))).toEqual([3, 4, 6, 0, 5, 9]);
+    expect(await arr(kn.cumprod(x, 0))).toEqual([3, 1, 2, 0, 5, 8]);
+    const [v, i] = x.sort({ dim: 1, descending: true });
+    expect([await arr(v), await arr(i)]).toEqual([[3, 2, 1, 5, 4, 0], [0, 2, 1, 1, 2, 0]]);
+    expect(await arr(kn.argsort(x, { dim: 0 }))).toEqual([1, 0, 0, 0, 1, 1]);
+    const [tv, ti] = x.topk(1);
+    expect([await arr(tv), await arr(ti)]).toEqual([[3, 5], [0, 1]]);
+    const idx = kn.tensor([[2, 0, 1]], [1, 3], { dtype: 'int32' });
+    expect(await arr(kn.zeros([2, 3]).scatter(1, idx, 7))).toEqual([7, 7, 7, 0, 0, 0]);
+    expect(await arr(kn.zeros([1, 3]).scatterAdd(1, idx, kn.ones([1, 3])))).toEqual([1, 1, 1]);
+    expect(await arr(kn.zeros([3]).indexAdd(0, kn.tensor([2, 2], [2], { dtype: 'int32' }), kn.ones([2])))).toEqual([0, 0, 2]);
   });
 });

@@ -10,7 +10,7 @@ import { readable } from './views.js';
 import { state, withAutocast, type Guard } from './state.js';
 import { autocastKey } from './autocast.js';
 import { realize, type ProgramStats } from './realize.js';
-import { checkOptions, checkInt, describe } from './validate.js';
+import { options, checkInt, describe } from './args.js';
 import { inputNode, recordTrace, replay, profileProgram, type Trace } from './compile.js';
 
 type Out = Tensor | Tensor[] | Record<string, Tensor> | void;
@@ -71,7 +71,7 @@ function whyRetrace(parts: string[], last: { parts: string[]; tr: TensorTrace } 
 }
 
 export function compile<A extends Tensor[], R extends Out>(fn: (...args: A) => R, opts: CompileOptions = {}): CompiledFunction<A, R> {
-  checkOptions('compile', opts, ['maxTraces']);
+  options('compile', opts, ['maxTraces']);
   const maxTraces = opts.maxTraces === undefined ? 8 : checkInt('compile', 'maxTraces', opts.maxTraces, 1);
   if (typeof fn !== 'function') throw new Error(`compile: expected a function, got ${describe(fn)}`);
   const traces = new Map<string, TensorTrace[]>();

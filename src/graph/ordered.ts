@@ -6,7 +6,7 @@
 import { Tensor, make, normDim } from './tensor.js';
 import { shapeStr } from './ir.js';
 import { isFloat, DTYPE_INFO } from './dtype.js';
-import { checkOptions, checkInt, describe } from './validate.js';
+import { options, checkInt, describe } from './args.js';
 
 const tensorArg = (fn: string, name: string, v: unknown): Tensor => {
   if (!(v instanceof Tensor)) throw new Error(`${fn}: ${name} must be a Tensor, got ${describe(v)}`);
@@ -42,7 +42,7 @@ export interface SortOptions { dim?: number; descending?: boolean; stable?: bool
  */
 export function argsort(x: Tensor, opts?: SortOptions): Tensor {
   tensorArg('argsort', 'input', x);
-  checkOptions('argsort', opts, ['dim', 'descending', 'stable']);
+  options('argsort', opts, ['dim', 'descending', 'stable']);
   const d = normDim(opts?.dim ?? -1, x.ndim, 'argsort');
   return alongLast(x, d, (t) => make('argsortRows', [t], { descending: !!opts?.descending }));
 }
@@ -50,7 +50,7 @@ export function argsort(x: Tensor, opts?: SortOptions): Tensor {
 /** [values, indices] sorted along dim, as torch.sort (stable). */
 export function sort(x: Tensor, opts?: SortOptions): [Tensor, Tensor] {
   tensorArg('sort', 'input', x);
-  checkOptions('sort', opts, ['dim', 'descending', 'stable']);
+  options('sort', opts, ['dim', 'descending', 'stable']);
   const d = normDim(opts?.dim ?? -1, x.ndim, 'sort');
   const idx = argsort(x, opts);
   return [x.ndim ? x.gather(d, idx) : x, idx];
@@ -61,7 +61,7 @@ export interface TopkOptions { dim?: number; largest?: boolean; sorted?: boolean
 /** [values, indices] of the k largest (or smallest) along dim, as torch.topk (ties: lower index first). */
 export function topk(x: Tensor, k: number, opts?: TopkOptions): [Tensor, Tensor] {
   tensorArg('topk', 'input', x);
-  checkOptions('topk', opts, ['dim', 'largest', 'sorted']);
+  options('topk', opts, ['dim', 'largest', 'sorted']);
   const d = normDim(opts?.dim ?? -1, x.ndim, 'topk');
   const n = x.ndim ? x.shape[d] : 1;
   checkInt('topk', 'k', k, 0);
@@ -137,7 +137,7 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | num
 export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, opts?: { alpha?: number }): Tensor {
   tensorArg('indexAdd', 'input', x);
   tensorArg('indexAdd', 'source', source);
-  checkOptions('indexAdd', opts, ['alpha']);
+  options('indexAdd', opts, ['alpha']);
   const d = normDim(dim, x.ndim, 'indexAdd');
   const idx = tensorArg('indexAdd', 'index', index);
   if (idx.dtype !== 'int32' || idx.ndim !== 1) throw new Error(`indexAdd: index must be a 1-D int32 tensor, got ${idx.dtype} ${shapeStr(idx.shape)}`);

@@ -7,7 +7,7 @@ import { noGrad } from './state.js';
 import type { DType } from './dtype.js';
 import { broadcastShapes, shapeStr } from './ir.js';
 import type { RandDist } from './threefry.js';
-import { sizeArgs, checkOptions, checkInt, checkFinite, describe } from './validate.js';
+import { sizeArgs, options, checkInt, checkFinite, describe } from './args.js';
 
 /** PyTorch's default seed (torch.initial_seed() of a fresh process), so unseeded runs repeat. */
 const DEFAULT_SEED = 67280421310721;
@@ -46,10 +46,10 @@ export function draw(shape: number[], dist: RandDist, low = 0, high = 0): Tensor
 export const uniform = (shape: number[]): Tensor => draw(shape, 'uniform');
 
 type FloatOpts = { dtype?: DType; requiresGrad?: boolean };
-const FLOAT_OPTS = ['dtype', 'requiresGrad'];
+const FLOAT_OPTS = ['dtype', 'requiresGrad'] as const;
 
 function finish(fn: string, t: Tensor, opts: FloatOpts | undefined): Tensor {
-  checkOptions(fn, opts, FLOAT_OPTS);
+  options(fn, opts, FLOAT_OPTS);
   const dtype = opts?.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`${fn}: dtype must be 'float32' or 'float16', got ${describe(dtype)}`);
   const out = dtype === 'float32' ? t : t.cast(dtype);
@@ -82,7 +82,7 @@ export function randint(...args: (number | number[] | IntOpts)[]): Tensor {
 }
 
 function ints(fn: string, low: unknown, high: unknown, shape: number[], opts: IntOpts | undefined): Tensor {
-  checkOptions(fn, opts, ['dtype']);
+  options(fn, opts, ['dtype']);
   const lo = checkInt(fn, 'low', low), hi = checkInt(fn, 'high', high);
   if (lo < INT32_MIN || hi > INT32_MAX + 1 || hi <= lo) {
     throw new Error(`${fn}: expected low < high within int32 range, got low=${lo}, high=${hi}`);
@@ -145,7 +145,7 @@ export function normal(mean: Tensor | number, std: Tensor | number, size?: numbe
 /** 0 or 1 with probability `input` (elementwise), in input's dtype, as torch.bernoulli. */
 export function bernoulli(input: Tensor, opts?: { p?: number }): Tensor {
   const x = like('bernoulli', input);
-  checkOptions('bernoulli', opts, ['p']);
+  options('bernoulli', opts, ['p']);
   const p = opts?.p === undefined ? x : checkFinite('bernoulli', 'p', opts.p);
   if (typeof p === 'number' && (p < 0 || p > 1)) throw new Error(`bernoulli: p must be in [0, 1], got ${p}`);
   const dtype = x.dtype === 'float16' ? 'float16' : 'float32';
@@ -158,7 +158,7 @@ export function bernoulli(input: Tensor, opts?: { p?: number }): Tensor {
  */
 export function randperm(n: number, opts?: IntOpts): Tensor {
   checkInt('randperm', 'n', n, 0);
-  checkOptions('randperm', opts, ['dtype']);
+  options('randperm', opts, ['dtype']);
   const rank = ranks(draw([n], 'int', INT32_MIN, INT32_MAX + 1), 'ascending');
   return opts?.dtype && opts.dtype !== 'int32' ? rank.cast(opts.dtype) : rank;
 }
@@ -184,7 +184,7 @@ function ranks(keys: Tensor, order: 'ascending' | 'descending'): Tensor {
  */
 export function multinomial(input: Tensor, numSamples: number, opts?: { replacement?: boolean }): Tensor {
   const x = like('multinomial', input);
-  checkOptions('multinomial', opts, ['replacement']);
+  options('multinomial', opts, ['replacement']);
   if (x.ndim !== 1 && x.ndim !== 2) throw new Error(`multinomial: input must be 1-D or 2-D, got shape [${x.shape}]`);
   const C = x.shape[x.ndim - 1];
   checkInt('multinomial', 'numSamples', numSamples, 1);

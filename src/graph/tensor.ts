@@ -12,8 +12,9 @@ import { state, scopeSuffix } from './state.js';
 import { realize, readback, uploadNode } from './realize.js';
 import { backward as runBackward } from './autodiff.js';
 import { autocastInputs, autocastElementwise } from './autocast.js';
-import { options, argError, describe, checkNumber, checkTensor } from './args.js';
+import { options, argError, describe, checkNumber, checkTensor, sizeArgs } from './args.js';
 import * as C from './compose.js';
+import * as O from './ordered.js';
 
 export type TensorLike = Tensor | number;
 export type Data = ArrayLike<number> | number | NestedArray;
@@ -382,6 +383,16 @@ export class Tensor {
   tril(opts?: { diagonal?: number }): Tensor { return C.tril(this, opts); }
   triu(opts?: { diagonal?: number }): Tensor { return C.triu(this, opts); }
 
+  // ---------------------------------------------------------------- order and scatter (ordered.ts)
+  cumsum(dim: number): Tensor { return O.cumsum(this, dim); }
+  cumprod(dim: number): Tensor { return O.cumprod(this, dim); }
+  sort(opts?: O.SortOptions): [Tensor, Tensor] { return O.sort(this, opts); }
+  argsort(opts?: O.SortOptions): Tensor { return O.argsort(this, opts); }
+  topk(k: number, opts?: O.TopkOptions): [Tensor, Tensor] { return O.topk(this, k, opts); }
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor { return O.scatter(this, dim, index, src); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return O.scatterAdd(this, dim, index, src); }
+  indexAdd(dim: number, index: Tensor, source: Tensor, opts?: { alpha?: number }): Tensor { return O.indexAdd(this, dim, index, source, opts); }
+
   // ---------------------------------------------------------------- matmul
   matmul(other: Tensor): Tensor { return matmul(this, other); }
   mm(other: Tensor): Tensor { return matmul(this, other); }
@@ -703,14 +714,12 @@ export function full(shape: number[], value: number, opts?: CreationOptions): Te
 }
 
 /** The size and options of zeros/ones: (2, 3), ([2, 3]), either with options last, as torch.zeros. */
-function sizeArgs(fn: string, args: (number | number[] | CreationOptions)[]): [number[], CreationOptions] {
-  const opts = isOptions(args[args.length - 1]) ? options(fn, args.pop() as CreationOptions, CREATION_KEYS) : {};
-  const shape = args.length === 1 && Array.isArray(args[0]) ? args[0] : args;
-  if (shape.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0)) throw argError(fn, `size must be non-negative integers, as ${fn}(2, 3) or ${fn}([2, 3]); got ${describe(args)}`);
-  return [shape as number[], opts];
+function sizeAndOptions(fn: string, args: unknown[]): [number[], CreationOptions] {
+  const { shape, opts } = sizeArgs<CreationOptions>(fn, args);
+  return [shape, options(fn, opts, CREATION_KEYS)];
 }
-export function zeros(...args: (number | number[] | CreationOptions)[]): Tensor { const [s, o] = sizeArgs('zeros', args); return full(s, 0, o); }
-export function ones(...args: (number | number[] | CreationOptions)[]): Tensor { const [s, o] = sizeArgs('ones', args); return full(s, 1, o); }
+export function zeros(...args: (number | number[] | CreationOptions)[]): Tensor { const [s, o] = sizeAndOptions('zeros', args); return full(s, 0, o); }
+export function ones(...args: (number | number[] | CreationOptions)[]): Tensor { const [s, o] = sizeAndOptions('ones', args); return full(s, 1, o); }
 
 /** kn.where(cond, x, y): x where cond (bool) is true, else y; broadcast as torch.where. */
 export function where(cond: Tensor, x: TensorLike, y: TensorLike): Tensor {

@@ -2,7 +2,7 @@
 // code runs in Node (files on disk, Debian's dataset-fashion-mnist by default) and in the
 // browser (files fetched from a URL); the gzip is undone by the platform's DecompressionStream.
 import { parseIdx, type Dataset } from './data.js';
-import { checkOptions, describe } from '../graph/validate.js';
+import { options, describe } from '../graph/args.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -77,7 +77,7 @@ export interface FashionMNISTOptions {
 
 /** Fashion-MNIST, one split: n images of 28x28 = 784 features and their labels 0..9. */
 export async function fashionMNIST(opts: FashionMNISTOptions = {}): Promise<Dataset & { classes: string[] }> {
-  checkOptions('fashionMNIST', opts, ['train', 'root', 'normalize']);
+  options('fashionMNIST', opts, ['train', 'root', 'normalize']);
   const { train = true, root = isNode() ? FASHION_MNIST_DIR : 'data/fashion-mnist', normalize = true } = opts;
   for (const [k, v] of [['train', train], ['normalize', normalize]] as const) {
     if (typeof v !== 'boolean') throw new Error(`fashionMNIST: ${k} must be a boolean, got ${describe(v)}`);
