@@ -5,6 +5,8 @@ import { Tensor, make } from './tensor.js';
 import { gradients } from './autodiff.js';
 import { isFloat } from './dtype.js';
 
+export function grad(fn: (...args: Tensor[]) => Tensor, opts?: { argnums?: number }): (...args: Tensor[]) => Tensor;
+export function grad(fn: (...args: Tensor[]) => Tensor, opts: { argnums: number[] }): (...args: Tensor[]) => Tensor[];
 export function grad(fn: (...args: Tensor[]) => Tensor, { argnums = 0 }: { argnums?: number | number[] } = {}): (...args: Tensor[]) => Tensor | Tensor[] {
   const which = Array.isArray(argnums) ? argnums : [argnums];
   return (...args: Tensor[]) => {

@@ -1,6 +1,6 @@
 // The basic layers, with PyTorch's names, options and default initialisations.
 import { Tensor, tensor } from '../graph/tensor.js';
-import { Module, Parameter, type Member } from './module.js';
+import { Module, Parameter, type Member, type AnyModule } from './module.js';
 import * as F from './functional.js';
 import { uniformArray } from './random.js';
 import { pyBool, pyFloat } from './repr.js';
@@ -25,16 +25,24 @@ export class Linear extends Module {
 }
 
 export class Sequential extends Module {
-  readonly layers: Module[];
-  constructor(...layers: Module[]) {
+  readonly layers: AnyModule[];
+  constructor(...layers: AnyModule[]) {
     super();
     this.layers = layers;
   }
   // children are named 0, 1, 2... as in torch.nn.Sequential
   protected override *members(): Generator<Member> { for (let i = 0; i < this.layers.length; i++) yield [String(i), this.layers[i], true]; }
-  forward(x: any): any { for (const l of this.layers) x = l.call(x); return x; }
+  forward(x: Tensor): Tensor {
+    let y: unknown = x;
+    for (const [i, l] of this.layers.entries()) {
+      if (!(y instanceof Tensor)) throw new Error(`Sequential: layer ${i - 1} (${this.layers[i - 1].constructor.name}) returned a ${typeof y}, not a Tensor to pass on`);
+      y = l.call(y);
+    }
+    if (!(y instanceof Tensor)) throw new Error(`Sequential: the last layer (${this.layers[this.layers.length - 1].constructor.name}) returned a ${typeof y}, not a Tensor`);
+    return y;
+  }
   get length(): number { return this.layers.length; }
-  at(i: number): Module { return this.layers[i < 0 ? i + this.layers.length : i]; }
+  at(i: number): AnyModule { return this.layers[i < 0 ? i + this.layers.length : i]; }
 }
 
 class Activation extends Module {

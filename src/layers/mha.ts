@@ -56,7 +56,7 @@ function checkPositive(what: string, v: number): void {
 /** A bool MHA mask (true = not allowed) as the additive float mask (-inf where true). */
 function additive(m: Tensor): Tensor { return m.dtype === 'bool' ? m.where(constant(-Infinity, [], 'float32'), 0) : m; }
 
-export class MultiheadAttention extends Module {
+export class MultiheadAttention extends Module<[Tensor, Tensor | null]> {
   // fields in PyTorch's registration order, so stateDict() keys come in PyTorch's order
   inProjWeight: Parameter | null = null;
   qProjWeight: Parameter | null = null;

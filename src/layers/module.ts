@@ -25,9 +25,16 @@ const isPlainObject = (v: unknown): v is object => {
 const holdsState = (vs: Iterable<unknown>) => [...vs].some((x) => x instanceof Module || x instanceof Parameter);
 
 /** One direct member of a module: a parameter, a buffer or a child module. */
-export type Member = [name: string, value: Parameter | Tensor | Module, persistent: boolean];
+export type Member = [name: string, value: Parameter | Tensor | AnyModule, persistent: boolean];
 
-export abstract class Module {
+/** Any module, whatever its forward returns (traversal, containers, checkpoints). */
+export type AnyModule = Module<unknown>;
+
+/**
+ * A layer or model. `Out` is what forward returns: a Tensor unless the module says otherwise
+ * (an LSTM is a Module<[Tensor, [Tensor, Tensor]]>).
+ */
+export abstract class Module<Out = Tensor> {
   #training = true;
   /** train or eval mode; a compiled function that reads it retraces when it changes */
   get training(): boolean {
@@ -38,10 +45,12 @@ export abstract class Module {
   /** registered buffers: field name -> persistent (in the state dict) */
   protected bufferNames = new Map<string, boolean>();
 
-  abstract forward(...args: any[]): any;
+  abstract forward(...args: any[]): Out;
 
   /** Calls forward with the module's class name in error messages. */
-  call(...args: any[]): any { return withScope(this.constructor.name, () => this.forward(...args)); }
+  call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
+    return withScope(this.constructor.name, () => this.forward(...args)) as ReturnType<this['forward']>;
+  }
 
   /**
    * PyTorch's register_buffer: a non-trainable tensor the module owns (running statistics).
@@ -82,18 +91,18 @@ export abstract class Module {
     return new Error(`${this.constructor.name}: field '${field}' keeps modules or parameters in ${where}, where parameters(), stateDict() and train() cannot see them; use ${use}`);
   }
 
-  *namedChildren(): Generator<[string, Module]> {
+  *namedChildren(): Generator<[string, AnyModule]> {
     for (const [k, v] of this.members()) if (v instanceof Module) yield [k, v];
   }
-  children(): Module[] { return [...this.namedChildren()].map(([, m]) => m); }
+  children(): AnyModule[] { return [...this.namedChildren()].map(([, m]) => m); }
   /** This module and every descendant, each once, depth first; names dotted from `prefix`. */
-  *namedModules(prefix = '', seen = new Set<Module>()): Generator<[string, Module]> {
+  *namedModules(prefix = '', seen = new Set<AnyModule>()): Generator<[string, AnyModule]> {
     if (seen.has(this)) return;
     seen.add(this);
     yield [prefix, this];
     for (const [k, c] of this.namedChildren()) yield* c.namedModules(prefix ? `${prefix}.${k}` : k, seen);
   }
-  modules(): Module[] { return [...this.namedModules()].map(([, m]) => m); }
+  modules(): AnyModule[] { return [...this.namedModules()].map(([, m]) => m); }
 
   /** [dotted name, tensor, persistent] for this module's tensors, then its children's. */
   private *walk(prefix: string, kind: 'parameter' | 'buffer' | 'state'): Generator<[string, Tensor, boolean]> {
@@ -113,7 +122,7 @@ export abstract class Module {
   buffers(): Tensor[] { return [...this.namedBuffers()].map(([, b]) => b); }
 
   /** Calls fn on every child (recursively), then on this module, as PyTorch's apply. */
-  apply(fn: (m: Module) => void): this {
+  apply(fn: (m: AnyModule) => void): this {
     if (typeof fn !== 'function') throw new Error(`${this.constructor.name}.apply: expected a function, got ${typeof fn}`);
     for (const c of this.children()) c.apply(fn);
     fn(this);

@@ -34,7 +34,7 @@ function checkPositive(name: string, what: string, v: number): void {
 const GATES: Record<Mode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
 
 /** The shared machinery of RNN, LSTM and GRU (torch.nn.RNNBase). */
-export abstract class RNNBase extends Module {
+export abstract class RNNBase<Out> extends Module<Out> {
   readonly numLayers: number;
   readonly bias: boolean;
   readonly batchFirst: boolean;
@@ -211,7 +211,7 @@ export abstract class RNNBase extends Module {
 function select0(x: Tensor, i: number): Tensor { return x.narrow(0, i, 1).reshape(x.shape.slice(1)); }
 
 /** torch.nn.RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu). */
-export class RNN extends RNNBase {
+export class RNN extends RNNBase<[Tensor, Tensor]> {
   readonly nonlinearity: 'tanh' | 'relu';
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
     const { nonlinearity = 'tanh', ...rest } = opts;
@@ -228,7 +228,7 @@ export class RNN extends RNNBase {
 }
 
 /** torch.nn.LSTM, gates i, f, g, o; with projSize, h = W_hr (o * tanh(c)). */
-export class LSTM extends RNNBase {
+export class LSTM extends RNNBase<[Tensor, [Tensor, Tensor]]> {
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions & { projSize?: number } = {}) {
     super('LSTM', inputSize, hiddenSize, opts);
   }
@@ -240,7 +240,7 @@ export class LSTM extends RNNBase {
 }
 
 /** torch.nn.GRU, gates r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)). */
-export class GRU extends RNNBase {
+export class GRU extends RNNBase<[Tensor, Tensor]> {
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
     if ('projSize' in (opts as any)) fail('GRU', 'projSize is only supported by LSTM, not RNN or GRU');
     super('GRU', inputSize, hiddenSize, opts);

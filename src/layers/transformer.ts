@@ -5,7 +5,7 @@
 // (bool true = not allowed, float added).
 import { Tensor, tensor, zeros, assign } from '../graph/tensor.js';
 import { shapeStr } from '../graph/ir.js';
-import { Module, Parameter } from './module.js';
+import { Module, Parameter, type AnyModule } from './module.js';
 import { Linear, Dropout } from './layers.js';
 import { ModuleList } from './containers.js';
 import { LayerNorm } from './norm.js';
@@ -188,7 +188,7 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
  * parameter and buffer in storage of its own holding the same values (copied on the device by
  * the next run; assign keeps the copy ordered before any later write to the original).
  */
-export function deepCopy<M extends Module>(m: M): M {
+export function deepCopy<M extends AnyModule>(m: M): M {
   const c = Object.create(Object.getPrototypeOf(m));
   for (const [k, v] of Object.entries(m)) c[k] = copyValue(v);
   return c;
@@ -209,7 +209,7 @@ function checkNumLayers(name: string, n: number): void {
 
 /** torch.nn.TransformerEncoder: numLayers copies of encoderLayer, then an optional norm. */
 export class TransformerEncoder extends Module {
-  layers: ModuleList;
+  layers: ModuleList<Module>;
   norm: Module | null;
   constructor(encoderLayer: Module, readonly numLayers: number, { norm = null }: { norm?: Module | null } = {}) {
     super();
@@ -228,7 +228,7 @@ export class TransformerEncoder extends Module {
 
 /** torch.nn.TransformerDecoder: numLayers copies of decoderLayer, then an optional norm. */
 export class TransformerDecoder extends Module {
-  layers: ModuleList;
+  layers: ModuleList<Module>;
   norm: Module | null;
   constructor(decoderLayer: Module, readonly numLayers: number, { norm = null }: { norm?: Module | null } = {}) {
     super();

@@ -15,7 +15,7 @@
 //             checksum        "crc32:<8 hex>" of the canonical header JSON (without this
 //                             entry) followed by the data section
 import type { Tensor } from '../graph/tensor.js';
-import type { Module } from '../layers/module.js';
+import type { AnyModule } from '../layers/module.js';
 import { shapeStr } from '../graph/ir.js';
 import {
   encodeSafetensors, parseSafetensorsHeader, decodeSafetensors, toSafeTensor, fromSafeTensor,
@@ -37,8 +37,8 @@ export interface OptimizerStateDict { state: Record<string | number, Record<stri
 /** What a checkpoint needs from a learning-rate scheduler: plain-JSON state. */
 export interface SchedulerLike { stateDict(): unknown; loadStateDict(sd: any): void | Promise<void> }
 
-export interface CheckpointContents { model: Module; optimizer?: OptimizerLike | null; scheduler?: SchedulerLike | null; extra?: unknown }
-export interface CheckpointTargets { model: Module; optimizer?: OptimizerLike | null; scheduler?: SchedulerLike | null; strict?: boolean }
+export interface CheckpointContents { model: AnyModule; optimizer?: OptimizerLike | null; scheduler?: SchedulerLike | null; extra?: unknown }
+export interface CheckpointTargets { model: AnyModule; optimizer?: OptimizerLike | null; scheduler?: SchedulerLike | null; strict?: boolean }
 export interface LoadedCheckpoint { extra: unknown; missingKeys: string[]; unexpectedKeys: string[]; metadata: Record<string, string> }
 /** Where checkpoints live: 'auto' is the file system in Node, else OPFS, else IndexedDB. */
 export type CheckpointBackend = 'auto' | 'file' | 'opfs' | 'indexeddb';
