@@ -175,7 +175,11 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   };
   for (const g of groups) { users.set(g, new Set()); addReaders(g); }
   for (const g of groups) setDeps(g, depsOf(g));
-  orderGroups(groups).forEach((g, i) => rank.set(g, i));
+  // ranked by depth (the longest chain of deps below), so a group ranks just above its deps
+  // and a search bounded by rank stays near them, wherever the group stands in the list
+  const depth = new Map<Group, number>();
+  for (const g of orderGroups(groups)) depth.set(g, Math.max(-1, ...[...g.deps].map((d) => depth.get(d)!)) + 1);
+  groups.map((g, i) => ({ g, i, d: depth.get(g)! })).sort((a, b) => a.d - b.d || a.i - b.i).forEach(({ g }, r) => rank.set(g, r));
 
   /**
    * Merging producer p into its consumer c is illegal iff a path p -> x -> c runs through a
