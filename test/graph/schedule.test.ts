@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as kn from '../../src/index.js';
+import { eagerStats } from '../../src/graph/realize.js';
+import { state } from '../../src/graph/state.js';
 
 const FILE = new URL('./schedule_fixtures.json', import.meta.url);
 const write = process.env.KILN_WRITE_SCHEDULE_FIXTURES === '1';
@@ -97,5 +99,35 @@ describe('schedules as before the incremental scheduler', () => {
     const attn = kn.compile(() => kn.F.softmax(q.matmul(k.permute(0, 2, 1)).mul(0.35), -1).matmul(v).add(1));
     await attn();
     await check('attention', attn);
+  });
+});
+
+describe('the cut at optimizer.step()', () => {
+  it('an eager step starts its own program: reading every third step builds one per step and gives the same values', async () => {
+    const run = async (every: number) => {
+      kn.manualSeed(1);
+      const model = new kn.nn.Sequential(new kn.nn.Linear(12, 8), new kn.nn.ReLU(), new kn.nn.Linear(8, 3));
+      const opt = new kn.optim.Adam(model.parameters(), { lr: 0.05 });
+      const x = kn.randn([6, 12]), y = labels(6, 3);
+      await x.data();
+      const before = eagerStats.programs;
+      const losses: number[] = [];
+      for (let i = 1; i <= 6; i++) {
+        opt.zeroGrad();
+        const loss = kn.F.crossEntropy(model.forward(x), y);
+        loss.backward();
+        opt.step();
+        expect(state.pendingAssigns.length, 'nothing pending after a step').toBe(0);
+        if (i % every === 0) losses.push(await loss.item());
+      }
+      const programs = eagerStats.programs - before;
+      return { losses, programs, weight: await (model.parameters()[0]).data() };
+    };
+    const each = await run(1), third = await run(3);
+    expect(each.programs).toBe(6);
+    expect(third.programs, 'one program per step, not one per read').toBe(6);
+    expect(third.losses).toEqual([each.losses[2], each.losses[5]]);
+    expect(Array.from(third.weight)).toEqual(Array.from(each.weight));
+    expect(each.losses[5]).toBeLessThan(each.losses[0]);
   });
 });
