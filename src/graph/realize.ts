@@ -61,6 +61,13 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
     if (!releaseAt.has(end)) releaseAt.set(end, []);
     releaseAt.get(end)!.push(o);
   };
+  const aliasesOf = new Map<Group, Node[]>();
+  for (const n of sched.writesInto.keys()) {
+    const w = sched.writer.get(n);
+    if (n.op !== 'assign' || !w) continue;
+    if (!aliasesOf.has(w)) aliasesOf.set(w, []);
+    aliasesOf.get(w)!.push(n);
+  }
   for (let i = 0; i < sched.groups.length; i++) {
     const g = sched.groups[i];
     for (const o of g.outputs) {
@@ -75,7 +82,7 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
       } else allocate(o, i);
     }
     // aliases: assigns whose value was placed in the target
-    for (const [n, base] of sched.writesInto) if (n.op === 'assign' && sched.writer.get(n) === g) storage.set(n, base.storage!);
+    for (const n of aliasesOf.get(g) ?? []) storage.set(n, sched.writesInto.get(n)!.storage!);
     for (const n of releaseAt.get(i) ?? []) {
       const s = storage.get(n)!;
       if (!free.has(s.buf.bytes)) free.set(s.buf.bytes, []);
@@ -145,18 +152,48 @@ export function runProgram(p: Program, before?: (enc: GPUCommandEncoder) => void
 }
 
 let queue: Promise<unknown> = Promise.resolve();
+/** the failure of a program started by startPending, which nobody awaits: thrown by the next read */
+let failed: { error: unknown } | undefined;
+/** programs built for eager work (reads and optimizer steps), for tests */
+export const eagerStats = { programs: 0 };
 
 /** Computes the given nodes (and every pending assign) in one submit. Serialised: one at a time. */
 export function realize(nodes: Node[]): Promise<void> {
-  const run = async () => {
+  return enqueue(() => {
     if (state.tracing) throw new Error('cannot read a tensor\'s value inside a function traced by kn.compile; return it instead and read it after the call');
+    if (failed) { const { error } = failed; failed = undefined; throw error; }
     const targets = new Set(nodes.filter((n) => !n.realized));
     for (const a of state.pendingAssigns) if (!a.realized) targets.add(a);
     if (state.pendingAssigns.length) for (const n of liveReaders(state.pendingAssigns)) targets.add(n);
     else if (state.live.size > 4096) pruneLive();
     state.pendingAssigns = [];
-    if (!targets.size) return;
-    const p = await buildProgram([...targets]);
+    return targets;
+  });
+}
+
+/**
+ * Where a training step ends (optimizer.step()): builds and submits the program for every
+ * pending assign and the live values they overwrite (the step's loss), without waiting for it,
+ * so the pending graph stays one step long however rarely the loss is read. The targets are
+ * taken now: a loop that never awaits queues one program per step.
+ */
+export function startPending(): void {
+  if (!state.pendingAssigns.length) return;
+  const assigns = state.pendingAssigns;
+  const targets = new Set([...assigns, ...liveReaders(assigns)]);
+  state.pendingAssigns = [];
+  enqueue(() => targets).catch((error) => {
+    // after kn.shutdown() the step is dropped with the device it was for
+    if (isInitialised()) failed ??= { error };
+  });
+}
+
+function enqueue(collect: () => Set<Node>): Promise<void> {
+  const run = async () => {
+    const targets = [...collect()].filter((n) => !n.realized);
+    if (!targets.length) return;
+    eagerStats.programs++;
+    const p = await buildProgram(targets);
     runProgram(p);
     finishAssigns(p);
     for (const [n, s] of p.outputs) n.setStorage(s);

@@ -127,10 +127,11 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
   // ---- one group per materialized node
   const groups: Group[] = [];
   const writer = new Map<Node, Group>();
+  const aliases = new Map<Group, Node[]>(); // assigns written through their placed value's group
   for (const n of order) {
     if (!mat.has(n)) continue;
     const pv = placedValue.get(n);
-    if (pv) { writer.set(n, writer.get(pv)!); continue; } // an alias of its placed value
+    if (pv) { const w = writer.get(pv)!; writer.set(n, w); aliases.get(w)!.push(n); continue; }
     if (concatParts.has(n)) continue; // its parts write its buffer
     const f = family(n);
     const kind: GroupKind = wideConcat(n, maxBindings) ? 'concat'
@@ -139,41 +140,101 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     g.outputs.push(n);
     groups.push(g);
     writer.set(n, g);
+    aliases.set(g, []);
   }
   const isLoad = (x: Node) => x.realized || mat.has(x);
   for (const g of groups) collectLoads(g, isLoad);
+  // the assigns that overwrite each version
+  const overwrites = new Map<Node, Node[]>();
+  for (const n of writesInto.keys()) if (isAssign(n)) push(overwrites, n.inputs[0], n);
 
-  const rebuildDeps = () => {
-    for (const g of groups) {
-      g.deps.clear();
-      for (const l of g.loads.keys()) {
-        for (const x of concatParts.get(l) ?? [l]) { const w = writer.get(x); if (w && w !== g) g.deps.add(w); }
-      }
+  // Dependencies, kept up to date through merges: `deps` (run before) and `users` (run after),
+  // `readers` (the groups loading each node), and `rank`, a topological order of the groups
+  // that bounds every reachability search.
+  const readers = new Map<Node, Set<Group>>();
+  const users = new Map<Group, Set<Group>>();
+  const rank = new Map<Group, number>();
+  const removed = new Set<Group>();
+  const addReaders = (g: Group) => { for (const l of g.loads.keys()) { let r = readers.get(l); if (!r) readers.set(l, r = new Set()); r.add(g); } };
+  const depsOf = (g: Group): Set<Group> => {
+    const d = new Set<Group>();
+    for (const l of g.loads.keys()) {
+      for (const x of concatParts.get(l) ?? [l]) { const w = writer.get(x); if (w && w !== g) d.add(w); }
     }
     // write-after-read: whoever reads the version an assign overwrites runs before the write
-    for (const n of writesInto.keys()) {
+    for (const n of [...g.outputs, ...aliases.get(g)!]) {
       if (!isAssign(n)) continue;
-      const w = writer.get(n)!;
-      const prev = n.inputs[0];
-      for (const g of groups) if (g !== w && g.loads.has(prev)) w.deps.add(g);
+      for (const r of readers.get(n.inputs[0]) ?? []) if (r !== g) d.add(r);
     }
+    return d;
   };
-  rebuildDeps();
+  const setDeps = (g: Group, d: Set<Group>) => {
+    for (const x of g.deps) users.get(x)?.delete(g);
+    g.deps = d;
+    for (const x of d) users.get(x)!.add(g);
+  };
+  for (const g of groups) { users.set(g, new Set()); addReaders(g); }
+  for (const g of groups) setDeps(g, depsOf(g));
+  // ranked by depth (the longest chain of deps below), so a group ranks just above its deps
+  // and a search bounded by rank stays near them, wherever the group stands in the list
+  const depth = new Map<Group, number>();
+  for (const g of orderGroups(groups)) depth.set(g, Math.max(-1, ...[...g.deps].map((d) => depth.get(d)!)) + 1);
+  groups.map((g, i) => ({ g, i, d: depth.get(g)! })).sort((a, b) => a.d - b.d || a.i - b.i).forEach(({ g }, r) => rank.set(g, r));
 
-  const reaches = (from: Group, to: Group, skipDirect: boolean): boolean => {
-    // is `to` reachable from `from` along "is depended on by" edges (from runs before to)?
-    const users = new Map<Group, Group[]>();
-    for (const g of groups) for (const d of g.deps) { if (!users.has(d)) users.set(d, []); users.get(d)!.push(g); }
-    const stack = (users.get(from) ?? []).filter((u) => !(skipDirect && u === to));
+  /**
+   * Merging producer p into its consumer c is illegal iff a path p -> x -> c runs through a
+   * group x outside both (the merged kernel would run before and after x). Only groups ranked
+   * below c can be on such a path. Returns undefined for a path, else the groups reached from
+   * p below c's rank, which the merge reorders.
+   */
+  const pathAround = (p: Group, c: Group): Set<Group> | undefined => {
+    const bound = rank.get(c)!;
     const seen = new Set<Group>();
+    const stack = [...users.get(p)!].filter((u) => u !== c);
     while (stack.length) {
       const x = stack.pop()!;
-      if (x === to) return true;
-      if (seen.has(x)) continue;
+      if (x === c) return undefined;
+      if (seen.has(x) || rank.get(x)! > bound) continue;
       seen.add(x);
-      stack.push(...(users.get(x) ?? []));
+      for (const u of users.get(x)!) stack.push(u);
     }
-    return false;
+    return seen;
+  };
+  /**
+   * After `gone`'s outputs moved into `kept` (one of them produced the other): its aliases,
+   * loads and edges follow, and the ranks are repaired as in Pearce and Kelly's dynamic
+   * topological order: the merged group takes the consumer's rank, then its ancestors ranked
+   * above the lowest of `below` (what pathAround found) are moved before `below`.
+   */
+  const absorb = (kept: Group, gone: Group, below: Set<Group>) => {
+    removed.add(gone);
+    for (const n of aliases.get(gone)!) { writer.set(n, kept); aliases.get(kept)!.push(n); }
+    for (const g of [kept, gone]) for (const l of g.loads.keys()) readers.get(l)?.delete(g);
+    kept.loads.clear();
+    collectLoads(kept, isLoad);
+    addReaders(kept);
+    const touched = new Set<Group>([kept, ...users.get(kept)!, ...users.get(gone)!]);
+    for (const l of kept.loads.keys()) for (const n of overwrites.get(l) ?? []) touched.add(writer.get(n)!);
+    touched.delete(gone);
+    setDeps(gone, new Set());
+    users.delete(gone);
+    for (const g of touched) setDeps(g, depsOf(g));
+    rank.set(kept, Math.max(rank.get(kept)!, rank.get(gone)!));
+    rank.delete(gone);
+    if (!below.size) return;
+    const low = Math.min(...[...below].map((g) => rank.get(g)!));
+    const before = new Set<Group>();
+    const stack = [kept];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (before.has(x) || rank.get(x)! < low) continue;
+      before.add(x);
+      stack.push(...x.deps);
+    }
+    const byRank = (a: Group, b: Group) => rank.get(a)! - rank.get(b)!;
+    const moved = [...[...before].sort(byRank), ...[...below].sort(byRank)];
+    const slots = moved.map((g) => rank.get(g)!).sort((a, b) => a - b);
+    moved.forEach((g, i) => rank.set(g, slots[i]));
   };
   const inPlaceSafe = (a: Group, b: Group): boolean => {
     // after a merge, a buffer written by the kernel may only be read at the same index
@@ -196,17 +257,26 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
     }
     return keys.size <= maxBindings;
   };
-  const merge = (into: Group, from: Group) => {
-    for (const o of from.outputs) writer.set(o, into);
-    for (const n of writer.keys()) if (writer.get(n) === from) writer.set(n, into);
-    into.outputs = [...from.outputs, ...into.outputs];
-    groups.splice(groups.indexOf(from), 1);
-    into.loads.clear();
-    collectLoads(into, isLoad);
-    rebuildDeps();
+  const finish = (): Schedule => {
+    const live = groups.filter((g) => !removed.has(g));
+    // deps afresh, in the order the kernels' loads list them: the kernel order depends on it
+    const readersInOrder = new Map<Node, Group[]>();
+    for (const g of live) for (const l of g.loads.keys()) push(readersInOrder, l, g);
+    for (const g of live) {
+      g.deps = new Set();
+      for (const l of g.loads.keys()) {
+        for (const x of concatParts.get(l) ?? [l]) { const w = writer.get(x); if (w && w !== g) g.deps.add(w); }
+      }
+    }
+    for (const n of writesInto.keys()) {
+      if (!isAssign(n)) continue;
+      const w = writer.get(n)!;
+      for (const g of readersInOrder.get(n.inputs[0]) ?? []) if (g !== w) w.deps.add(g);
+    }
+    return { groups: orderGroups(live), writer, writesInto, placedIn, targets };
   };
 
-  if (!state.fusion) return { groups: orderGroups(groups), writer, writesInto, placedIn, targets };
+  if (!state.fusion) return finish();
 
   // ---- epilogues: an elementwise kernel that reads a lone matmul/reduction result at its own index
   for (const g of groups.slice()) {
@@ -215,40 +285,89 @@ export function schedule(targetList: Node[], maxBindings: number): Schedule {
       const c = writer.get(l);
       if (!identity || !c || (c.kind !== 'matmul' && c.kind !== 'reduce') || c.outputs.length !== 1 || c.outputs[0] !== l) continue;
       if (targets.has(l) || consumers.get(l) !== 1 || numel(l.shape) !== numel(g.outputs[0].shape) || g.outputs.some(packed)) continue;
-      if (reaches(c, g, true) || !inPlaceSafe(c, g) || !fitsBindings(c, g)) continue;
+      if (!inPlaceSafe(c, g) || !fitsBindings(c, g)) continue;
+      const below = pathAround(c, g);
+      if (!below) continue;
       // the core value now lives in a register
       mat.delete(l);
       writer.delete(l);
       c.outputs = g.outputs.slice();
       for (const o of g.outputs) writer.set(o, c);
-      groups.splice(groups.indexOf(g), 1);
-      c.loads.clear();
-      collectLoads(c, (x) => x.realized || mat.has(x));
-      rebuildDeps();
+      absorb(c, g, below);
       break;
     }
   }
 
-  // ---- sibling fusion: same-sized elementwise kernels feeding each other become one
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const g of groups) {
-      if (g.kind !== 'elementwise') continue;
-      const size = numel(g.outputs[0].shape);
-      for (const [l, identity] of g.loads) {
-        const p = writer.get(l);
-        if (!identity || !p || p === g || p.kind !== 'elementwise' || numel(p.outputs[0].shape) !== size) continue;
-        if (reaches(p, g, true) || !inPlaceSafe(p, g) || !fitsBindings(p, g)) continue;
-        merge(g, p);
-        changed = true;
-        break;
-      }
-      if (changed) break;
+  // ---- sibling fusion: same-sized elementwise kernels feeding each other become one.
+  // Groups are tried in list order and each merges with the first legal producer among its
+  // loads, as a rescan from the start after every merge would: a merge only makes new merges
+  // legal for the merged group and for its users (paths between other groups only grow), so
+  // those are queued again and the rest keep their verdict.
+  const pos = new Map(groups.map((g, i) => [g, i]));
+  const queue = new MinQueue<Group>((g) => pos.get(g)!);
+  for (const g of groups) if (g.kind === 'elementwise') queue.push(g);
+  for (let g = queue.pop(); g; g = queue.pop()) {
+    if (removed.has(g)) continue;
+    const size = numel(g.outputs[0].shape);
+    for (const [l, identity] of g.loads) {
+      const p = writer.get(l);
+      if (!identity || !p || p === g || p.kind !== 'elementwise' || numel(p.outputs[0].shape) !== size) continue;
+      if (!inPlaceSafe(p, g) || !fitsBindings(p, g)) continue;
+      const below = pathAround(p, g);
+      if (!below) continue;
+      for (const o of p.outputs) writer.set(o, g);
+      g.outputs = [...p.outputs, ...g.outputs];
+      absorb(g, p, below);
+      queue.push(g);
+      for (const u of users.get(g)!) if (u.kind === 'elementwise') queue.push(u);
+      break;
     }
   }
 
-  return { groups: orderGroups(groups), writer, writesInto, placedIn, targets };
+  return finish();
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v); else m.set(k, [v]);
+}
+
+/** A binary heap of distinct items by a numeric key; pushing a queued item again does nothing. */
+class MinQueue<T> {
+  private heap: T[] = [];
+  private queued = new Set<T>();
+  constructor(private key: (x: T) => number) {}
+  push(x: T): void {
+    if (this.queued.has(x)) return;
+    this.queued.add(x);
+    const h = this.heap;
+    let i = h.push(x) - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (this.key(h[up]) <= this.key(h[i])) break;
+      [h[up], h[i]] = [h[i], h[up]];
+      i = up;
+    }
+  }
+  pop(): T | undefined {
+    const h = this.heap;
+    if (!h.length) return undefined;
+    const top = h[0], last = h.pop()!;
+    if (h.length) {
+      h[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && this.key(h[l]) < this.key(h[m])) m = l;
+        if (r < h.length && this.key(h[r]) < this.key(h[m])) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    this.queued.delete(top);
+    return top;
+  }
 }
 
 /**

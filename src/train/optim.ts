@@ -5,7 +5,7 @@
 import { Tensor, assign, constant, concat, tensor } from '../graph/tensor.js';
 import { shapeStr } from '../graph/ir.js';
 import { state, noGrad } from '../graph/state.js';
-import { realize } from '../graph/realize.js';
+import { realize, startPending } from '../graph/realize.js';
 import { FlatArena, filled, copyElements } from '../graph/arena.js';
 import { DeviceScalar } from '../graph/scalar.js';
 
@@ -126,8 +126,11 @@ export abstract class Optimizer {
   /** set once a step was recorded inside kn.compile: options other than lr are baked in */
   private traced = false;
 
-  /** Records the update of every parameter; it runs with the next read or compiled call. */
-  step(): void { this.recordStep(null); }
+  /**
+   * Records the update of every parameter. Eagerly it also starts computing the step (a step
+   * ends here), so the graph pending at a read is one step long, however rarely it reads.
+   */
+  step(): void { this.recordStep(null); this.endStep(); }
 
   /**
    * step(), applied on the GPU only where `foundInf` (a one-element tensor; nonzero means an
@@ -138,7 +141,11 @@ export abstract class Optimizer {
   stepUnlessFound(foundInf: Tensor): void {
     if (!(foundInf instanceof Tensor) || foundInf.numel() !== 1) throw new Error(`${this.name}.stepUnlessFound: foundInf must be a one-element tensor, got ${foundInf instanceof Tensor ? `shape ${shapeStr(foundInf.shape)}` : typeof foundInf}`);
     this.recordStep(foundInf);
+    this.endStep();
   }
+
+  /** No cut while kn.compile traces: the step is part of the traced program. */
+  private endStep(): void { if (!state.tracing) startPending(); }
 
   private recordStep(foundInf: Tensor | null): void {
     if (state.tracing) this.traced = true;
