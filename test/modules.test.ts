@@ -206,7 +206,7 @@ describe('nn.init', () => {
 describe('printout', () => {
   it('a model prints as PyTorch 1.13 prints it (String and util.inspect)', () => {
     const m = new nn.Sequential(new nn.Conv2d(1, 8, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(8), new nn.ReLU(),
-      new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(128, 10), new nn.Dropout(0.25), new nn.LeakyReLU(0.2), new nn.GELU({ approximate: 'tanh' }));
+      new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(128, 10), new nn.Dropout(0.25), new nn.LeakyReLU({ negativeSlope: 0.2 }), new nn.GELU({ approximate: 'tanh' }));
     const want = `Sequential(
   (0): Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
   (1): BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
@@ -295,5 +295,35 @@ describe('loss arguments', () => {
     expect(() => kn.F.cosineEmbeddingLoss(x, x, kn.ones([3]))).toThrow(/cosineEmbeddingLoss: target must have shape \[4\] for inputs of shape \[4, 3\], got \[3\]/);
     expect(() => kn.F.cosineEmbeddingLoss(x, kn.zeros([4, 2]), kn.ones([4]))).toThrow(/input1 \[4, 3\] and input2 \[4, 2\] must have the same shape/);
     expect(() => kn.F.mseLoss(3 as any, x)).toThrow(/mseLoss: input must be a Tensor, got number/);
+  });
+});
+
+describe('a tensor prints its values once read, as PyTorch does (with the device)', () => {
+  it('matches torch repr for floats, NaN, 3-D, int32, bool, 0-d, wide ranges and empty tensors', async () => {
+    const shown = async (t: kn.Tensor) => { await t.data(); return String(t); };
+    expect(await shown(kn.tensor([[1, 2], [3, -4]]))).toBe("tensor([[ 1.,  2.],\n        [ 3., -4.]], device='webgpu')");
+    expect(await shown(kn.tensor([0.1, 2.5, NaN]))).toBe("tensor([0.1000, 2.5000,    nan], device='webgpu')");
+    expect(await shown(kn.arange(8).float().reshape(2, 2, 2))).toBe("tensor([[[0., 1.],\n         [2., 3.]],\n\n        [[4., 5.],\n         [6., 7.]]], device='webgpu')");
+    expect(await shown(kn.tensor([1, 20], [2], { dtype: 'int32' }))).toBe("tensor([ 1, 20], dtype=int32, device='webgpu')");
+    expect(await shown(kn.tensor([1, 0]).gt(0))).toBe("tensor([ True, False], dtype=bool, device='webgpu')");
+    expect(await shown(kn.tensor([3], []))).toBe("tensor(3., device='webgpu')");
+    expect(await shown(kn.tensor([1e9, 1.5]))).toBe("tensor([1.0000e+09, 1.5000e+00], device='webgpu')");
+    expect(await shown(kn.zeros([2, 0]))).toBe("tensor([], size=(2, 0), device='webgpu')");
+  });
+
+  it('an activation module refuses a positional number where PyTorch-style options belong', () => {
+    expect(() => new kn.nn.LeakyReLU(0.2 as never)).toThrow(/LeakyReLU: optional arguments go in an options object, as LeakyReLU\(\.\.\., \{negativeSlope\}\); got 0.2/);
+    expect(() => new kn.nn.ELU({ alfa: 1 } as never)).toThrow(/ELU: unknown option 'alfa'/);
+  });
+
+  it('shows no stale values: a tensor changed after its read prints its shape again', async () => {
+    const p = new kn.nn.Parameter(kn.tensor([1, 2]));
+    await p.data();
+    expect(String(p)).toContain('tensor([1., 2.]');
+    kn.noGrad(() => p.mul(2)); // a new tensor, p unchanged
+    expect(String(p)).toContain('tensor([1., 2.]');
+    p.grad = kn.ones([2]);
+    new kn.optim.SGD([p], { lr: 1 }).step();
+    expect(String(p)).toBe('Tensor(shape=[2], dtype=float32, device=webgpu)');
   });
 });

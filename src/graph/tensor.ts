@@ -15,6 +15,7 @@ import { autocastInputs, autocastElementwise } from './autocast.js';
 import { options, argError, describe, checkNumber, checkTensor, sizeArgs } from './args.js';
 import * as C from './compose.js';
 import * as O from './ordered.js';
+import { formatTensor, PRINT_LIMIT } from './print.js';
 
 export type TensorLike = Tensor | number;
 export type Data = ArrayLike<number> | number | NestedArray;
@@ -35,6 +36,8 @@ export function checkDtype(op: string, t: Tensor, accepts: 'float' | 'numeric' |
 
 export class Tensor {
   #grad: Tensor | null = null;
+  /** the values data() last read, while the tensor still holds that node (for printing) */
+  #host: { node: Node; values: HostArray } | null = null;
   private disposed = false;
   /** a human-readable name for errors (set by modules for their parameters) */
   name?: string;
@@ -80,9 +83,11 @@ export class Tensor {
   async data(): Promise<HostArray> {
     // a view of stored data (a parameter inside an optimizer's arena) is read through a
     // copy: giving the view its own storage would freeze it at today's value
-    const n = readable(this.node);
+    const n = readable(this.node), at = this._node;
     await realize([n]);
-    return readback(n);
+    const values = await readback(n);
+    if (values.length <= PRINT_LIMIT) this.#host = { node: at, values: values.slice() };
+    return values;
   }
   async item(): Promise<number> {
     if (this.numel() !== 1) throw new Error(`item(): expected a tensor with one element, got shape ${shapeStr(this.shape)}`);
@@ -399,7 +404,10 @@ export class Tensor {
   bmm(other: Tensor): Tensor { return C.bmm(this, other); }
   outer(other: Tensor): Tensor { return C.outer(this, other); }
 
-  toString(): string { return `Tensor(shape=${shapeStr(this.shape)}, dtype=${this.dtype}, device=webgpu)`; }
+  toString(): string {
+    const host = this.#host && this.#host.node === this._node ? this.#host.values : null;
+    return formatTensor(host, this.shape, this.dtype);
+  }
   /** console.log(t) in Node prints toString() rather than the handle's internals. */
   [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
 

@@ -4,6 +4,7 @@ import { Module, Parameter, type Member, type AnyModule } from './module.js';
 import * as F from './functional.js';
 import { uniformArray } from './random.js';
 import { pyBool, pyFloat } from './repr.js';
+import { options } from '../graph/args.js';
 
 function checkInt(name: string, v: number, what: string): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name}: ${what} must be a positive integer, got ${v}`);
@@ -58,11 +59,20 @@ export class GELU extends Activation {
   constructor({ approximate = 'none' }: { approximate?: 'none' | 'tanh' } = {}) { super((x) => F.gelu(x, { approximate }), `approximate='${approximate}'`); }
 }
 export class LeakyReLU extends Activation {
-  constructor(opts?: { negativeSlope?: number }) { super((x) => x.leakyRelu(opts), `negative_slope=${pyFloat(opts?.negativeSlope ?? 0.01)}`); }
+  constructor(opts?: { negativeSlope?: number }) {
+    const { negativeSlope = 0.01 } = options('LeakyReLU', opts, ['negativeSlope']);
+    super((x) => x.leakyRelu({ negativeSlope }), `negative_slope=${pyFloat(negativeSlope)}`);
+  }
 }
-export class ELU extends Activation { constructor(opts?: { alpha?: number }) { super((x) => x.elu(opts), `alpha=${pyFloat(opts?.alpha ?? 1)}`); } }
+export class ELU extends Activation {
+  constructor(opts?: { alpha?: number }) {
+    const { alpha = 1 } = options('ELU', opts, ['alpha']);
+    super((x) => x.elu({ alpha }), `alpha=${pyFloat(alpha)}`);
+  }
+}
 export class Hardtanh extends Activation {
   constructor(opts?: { minVal?: number; maxVal?: number }) {
+    options('Hardtanh', opts, ['minVal', 'maxVal']);
     super((x) => x.hardtanh(opts), `min_val=${pyFloat(opts?.minVal ?? -1)}, max_val=${pyFloat(opts?.maxVal ?? 1)}`);
   }
 }
