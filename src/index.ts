@@ -3,7 +3,7 @@ export { init, info, shutdown, type KilnInfo, type InitOptions } from './runtime
 export type { TuningOptions } from './runtime/tuning_store.js';
 export type { TuningRecord } from './graph/tuning.js';
 export { memoryStats } from './runtime/buffers.js';
-export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack } from './graph/tensor.js';
+export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack, isnan, isinf, isfinite, nanToNum } from './graph/tensor.js';
 export { unflatten } from './layers/resample.js';
 export type { DType } from './graph/ir.js';
 export { noGrad } from './graph/state.js';

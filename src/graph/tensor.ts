@@ -119,6 +119,17 @@ export class Tensor {
   silu(): Tensor { return this.un('silu'); }
   logicalNot(): Tensor { return this.un('logicalNot'); }
   isfinite(): Tensor { return this.un('isfinite'); }
+  isnan(): Tensor { return this.un('isnan'); }
+  isinf(): Tensor { return this.un('isinf'); }
+  /** As torch.nan_to_num: NaN to `nan` (0), infinities to `posinf`/`neginf` (default: the dtype's largest finite values). */
+  nanToNum({ nan = 0, posinf, neginf }: { nan?: number; posinf?: number; neginf?: number } = {}): Tensor {
+    checkDtype('nanToNum', this, 'float');
+    const big = this.dtype === 'float16' ? 65504 : 3.4028234663852886e38;
+    for (const [k, v] of Object.entries({ nan, posinf, neginf })) {
+      if (v !== undefined && typeof v !== 'number') throw opError('nanToNum', `${k} must be a number, got ${typeof v}`);
+    }
+    return this.un('nanToNum', { nan, posinf: posinf ?? big, neginf: neginf ?? -big });
+  }
   add(o: TensorLike, alpha?: number): Tensor { return this.bin('add', alpha === undefined ? o : scaled(o, alpha)); }
   sub(o: TensorLike, alpha?: number): Tensor { return this.bin('sub', alpha === undefined ? o : scaled(o, alpha)); }
   mul(o: TensorLike): Tensor { return this.bin('mul', o); }
@@ -198,7 +209,9 @@ export class Tensor {
   std(dim?: number | number[], keepdim = false, opts: { correction?: number } = {}): Tensor { return this.var(dim, keepdim, opts).sqrt(); }
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const axes = normAxes(dim, this.ndim, 'logsumexp');
-    const m = this.max(axes, true).detach();
+    // as PyTorch: an infinite max is not subtracted (all -inf gives -inf, a +inf gives +inf)
+    const top = this.max(axes, true).detach();
+    const m = top.isinf().where(0, top);
     const r = this.sub(m).exp().sum(axes, true).log().add(m);
     return keepdim ? r : r.reshape(...this.shape.filter((_, i) => !axes.includes(i)));
   }
@@ -481,6 +494,12 @@ export function stack(ts: Tensor[], dim = 0): Tensor {
   for (const t of ts) if (!sameShape(t.shape, ts[0].shape)) throw opError('stack', `all tensors must have the same shape; got ${ts.map((x) => shapeStr(x.shape)).join(', ')}`);
   return concat(ts.map((t) => t.unsqueeze(d)), d);
 }
+
+/** kn.isnan(x), kn.isinf(x), kn.isfinite(x), kn.nanToNum(x, {nan, posinf, neginf}): the Tensor methods as functions. */
+export const isnan = (x: Tensor): Tensor => x.isnan();
+export const isinf = (x: Tensor): Tensor => x.isinf();
+export const isfinite = (x: Tensor): Tensor => x.isfinite();
+export const nanToNum = (x: Tensor, opts?: { nan?: number; posinf?: number; neginf?: number }): Tensor => x.nanToNum(opts);
 
 export function arange(n: number): Tensor {
   return make('arange', [], { n });
