@@ -16,6 +16,7 @@ Contents: {torchVersion, count, pairs, rowInputs, cases: [...]}, `count` the num
   {kind: "clamp", x, min, max, want}
   {kind: "nanToNum", dtype, x, options, want}      options: {nan, posinf, neginf} (absent: default)
   {kind: "rows", op, input, want}                  op over the last dim of rowInputs[input] [R, C]
+  {kind: "crossEntropy", input, target, want}      per-row F.cross_entropy (reduction "none")
   {kind: "all", op, x, want}                       op over every element
   {kind: "grad", op, x, want}                      d sum(op(x)) / dx
   {kind: "cast", x, dtype, want}                   float32 -> dtype
@@ -135,6 +136,10 @@ def cases():
     for op, fn in ROWS.items():
         for name, r in ROW_INPUTS.items():
             out.append({"kind": "rows", "op": op, "input": name, "want": T(fn(r))})
+    for name, r in ROW_INPUTS.items():
+        target = torch.arange(r.shape[0]) % r.shape[1]
+        want = F.cross_entropy(r, target, reduction="none")
+        out.append({"kind": "crossEntropy", "input": name, "target": target.tolist(), "want": T(want)})
     for op, fn in (("max", torch.amax), ("min", torch.amin), ("sum", torch.sum)):
         for v in (x, x.flip(0)):
             out.append({"kind": "all", "op": op, "x": T(v), "want": T(fn(v))})

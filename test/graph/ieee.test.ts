@@ -13,7 +13,10 @@ import { expectClose, type Tol } from '../compare.js';
 
 type Value = number | 'nan' | 'inf' | '-inf';
 interface T { shape: number[]; data: Value[] }
-interface Case { kind: string; op?: string; dtype?: kn.DType; x?: T; s?: number; min?: number; max?: number; input?: string; options?: object; want: T }
+interface Case {
+  kind: string; op?: string; dtype?: kn.DType; x?: T; s?: number; min?: number; max?: number;
+  input?: string; target?: number[]; options?: object; want: T;
+}
 const G = JSON.parse(readFileSync(new URL('../golden/ieee.json', import.meta.url), 'utf8'));
 const CASES: Case[] = G.cases;
 
@@ -50,6 +53,11 @@ function build(c: Case, ins: Inputs): kn.Tensor {
     case 'clamp': return ins.of(c.x!).clamp(c.min, c.max);
     case 'nanToNum': return ins.of(c.x!, d).nanToNum(c.options);
     case 'rows': return m(ins.of(G.rowInputs[c.input!]), c.op!, -1);
+    case 'crossEntropy': {
+      const target = kn.tensor(c.target!, [c.target!.length], { dtype: 'int32' });
+      ins.values.set(target.node, Float64Array.from(c.target!));
+      return kn.F.crossEntropy(ins.of(G.rowInputs[c.input!]), target, { reduction: 'none' });
+    }
     case 'all': return m(ins.of(c.x!), c.op!);
     case 'grad': { const x = ins.of(c.x!, 'float32', true); m(x, c.op!).sum().backward(); return x.grad!; }
     case 'cast': return ins.of(c.x!).cast(c.dtype!);
