@@ -44,7 +44,6 @@ const keepNan = (a: string, y: string) => `select(${y}, ${a}, ${isNan(a)})`;
 const eitherNan = (a: string, b: string) => `(${isNan(a)} || ${isNan(b)})`;
 // an integer op has no NaN to keep
 const floatOnly = (ty: string, y: string, nanSafe: string) => (ty === 'f32' ? nanSafe : y);
-/** pow as C's (and PyTorch's): pow(1, NaN) = pow(-1, ±inf) = 1, where JavaScript's gives NaN */
 /** a == b (and <=, >=: true for x against itself unless NaN), a != b: NaN-correct for floats */
 function compare(op: '==' | '!=' | '<=' | '>=', a: string, b: string, inTy: string): string {
   if (inTy !== 'f32') return `(${a} ${op} ${b})`;
@@ -52,6 +51,7 @@ function compare(op: '==' | '!=' | '<=' | '>=', a: string, b: string, inTy: stri
   // WGSL's != is an ordered comparison here: false for a NaN
   return op === '!=' ? `((${a} != ${b}) || ${eitherNan(a, b)})` : `(${a} ${op} ${b})`;
 }
+/** pow as C's (and PyTorch's): pow(1, NaN) = pow(-1, ±inf) = 1, where JavaScript's gives NaN */
 const cpow = (a: number, b: number) => (a === 1 || (Math.abs(a) === 1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b));
 // WGSL erf: no builtin, so Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7, below f32's ulp near 1)
 const ERF = (x: string) => `kn_erf(${x})`;
@@ -162,8 +162,8 @@ const TABLE = {
     arity: 2, ref: ([a, b]) => Math.min(a, b), wgsl: ([a, b], _, ty) => floatOnly(ty, `min(${a}, ${b})`, `select(min(${a}, ${b}), ${a} + ${b}, ${eitherNan(a, b)})`),
     grad: (g, [a, b]) => { const w = a.lt(b).where(1, a.eq(b).where(0.5, 0)); return [g.mul(w), g.mul(w.neg().add(1))]; },
   }),
-  // comparisons of two values are false for a NaN (x != y true) at run time; x against itself is
-  // folded by the compiler as if x were not NaN, so x.ne(x), the isnan idiom, is tested on the bits
+  // x against itself is folded as if x were not NaN (x == x true, x != x false), and WGSL's != of
+  // two values is false for a NaN here: compare() tests the bits, so x.ne(x) (isnan) works
   eq: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a === b), wgsl: ([a, b], _, __, inTy) => compare('==', a, b, inTy), dtype: bool }),
   ne: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a !== b), wgsl: ([a, b], _, __, inTy) => compare('!=', a, b, inTy), dtype: bool }),
   lt: ew({ arity: 2, ref: ([a, b]) => +(a < b), wgsl: ([a, b]) => `(${a} < ${b})`, dtype: bool }),
