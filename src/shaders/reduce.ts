@@ -72,11 +72,12 @@ function initValue(op: Combine, ty: string): string {
 }
 
 /**
- * `better` decides whether val replaces acc. NaN propagates, as in PyTorch: the first NaN wins
- * and stays (tested on the bits: the compiler may fold `val != val` to false).
+ * `better` decides whether val replaces acc. NaN propagates, as in PyTorch (tested on the bits:
+ * the compiler may fold `val != val` to false); argmax/argmin keep the first NaN's index.
  */
 function better(op: Combine, ty: string): string {
-  const nan = ty === 'f32' ? ` | (${isNan('val')} & !${isNan('acc')})` : '';
+  const arg = op === 'argmax' || op === 'argmin';
+  const nan = ty !== 'f32' ? '' : arg ? ` | (${isNan('val')} & !${isNan('acc')})` : ` | ${isNan('val')}`;
   return op === 'max' || op === 'argmax' ? `((val > acc)${nan})` : `((val < acc)${nan})`;
 }
 /** In the tree: equal values (or two NaNs) keep the lower index. */
