@@ -3,7 +3,7 @@ export { init, info, shutdown, type KilnInfo, type InitOptions } from './runtime
 export type { TuningOptions } from './runtime/tuning_store.js';
 export type { TuningRecord } from './graph/tuning.js';
 export { memoryStats } from './runtime/buffers.js';
-export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack, where } from './graph/tensor.js';
+export { Tensor, tensor, zeros, ones, full, arange, concat as cat, concat, stack, where, isnan, isinf, isfinite, nanToNum } from './graph/tensor.js';
 export {
   chunk, split, unbind, select, roll, tile, tril, triu, eye, linspace, zerosLike, onesLike, fullLike,
   outer, einsum, bmm, norm, prod, all, any, square, reciprocal, ceil, maskedFill,

@@ -22,6 +22,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { expectClose as compare } from './compare.js';
 import { evaluateReference } from '../src/graph/reference.js';
 import { attentionComposite } from '../src/layers/attention.js';
 import { Leaves } from './graph/helpers.js';
@@ -36,17 +37,9 @@ const F = kn.F;
 const worstSeen: Record<string, number> = {};
 
 function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, K: number): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
-  const atol = ATOL * Math.sqrt(K);
-  let wi = -1, wr = 0;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
-    const r = Number.isNaN(w) ? (Number.isNaN(g) ? 0 : Infinity) : Math.abs(g - w) / (atol + RTOL * Math.abs(w));
-    if (!(r <= wr)) { wr = r; wi = i; }
-  }
+  const wr = compare(got, want, { atol: ATOL * Math.sqrt(K), rtol: RTOL }, what);
   const key = what.replace(/^.*: /, '');
   worstSeen[key] = Math.max(worstSeen[key] ?? 0, wr);
-  if (!(wr <= 1)) expect.fail(`${what}: element ${wi} is ${got[wi]}, expected ${want[wi]} (${wr.toExponential(2)}x the tolerance ${atol} + ${RTOL}*|expected|)`);
 }
 
 const f32 = (t: T) => kn.tensor(Float32Array.from(t.data as number[]), t.shape);

@@ -40,6 +40,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { expectClose as compare } from './compare.js';
 
 type Module = InstanceType<typeof kn.nn.Module>;
 interface T { shape: number[]; data: number[] }
@@ -85,14 +86,7 @@ const isBuffer = (k: string) => /running_|num_batches_tracked/.test(k);
 function expectClose(what: string, kind: keyof typeof TOL, actual: ArrayLike<number>, expected: T | number[]): void {
   const e = Array.isArray(expected) ? expected : expected.data;
   const { atol, rtol } = TOL[kind];
-  expect(actual.length, `${what}: length`).toBe(e.length);
-  let w = 0, at = -1;
-  for (let i = 0; i < e.length; i++) {
-    const r = Math.abs(actual[i] - e[i]) / (atol + rtol * Math.abs(e[i]));
-    if (!(r <= w)) { w = r; at = i; }
-  }
-  worst[kind] = Math.max(worst[kind] ?? 0, w);
-  if (!(w <= 1)) expect.fail(`${what}: element ${at}: kiln ${actual[at]}, torch ${e[at]} (|diff| ${Math.abs(actual[at] - e[at]).toExponential(2)} > atol ${atol} + rtol ${rtol} |torch|)`);
+  worst[kind] = Math.max(worst[kind] ?? 0, compare(actual, e, { atol, rtol }, `${what} (against torch)`));
 }
 
 async function values(m: Module): Promise<Record<string, number[]>> {

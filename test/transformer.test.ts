@@ -19,6 +19,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { expectClose as compare } from './compare.js';
 import {
   MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, Transformer,
 } from '../src/layers/transformer.js';
@@ -54,16 +55,8 @@ async function expectAllClose(checks: [string, kn.Tensor | null | undefined, T, 
   for (const [what, t, expected, family] of checks) {
     const a = all.subarray(at, at += t!.numel());
     const scale = expected.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    let wi = -1, wr = 0;
-    for (let i = 0; i < a.length; i++) {
-      const allowed = RTOL * Math.abs(expected.data[i]) + ATOL * scale;
-      const ratio = Math.abs(a[i] - expected.data[i]) / (allowed || 1e-30);
-      if (!(ratio <= wr)) { wr = ratio; wi = i; }
-    }
-    worst[family] = Math.max(worst[family] ?? 0, Number.isFinite(wr) ? wr : Infinity);
-    if (!(wr <= 1)) {
-      expect.fail(`${what}: element ${wi} is ${a[wi]}, PyTorch has ${expected.data[wi]} (|diff| ${Math.abs(a[wi] - expected.data[wi])}, ${wr.toFixed(2)}x the allowed ${RTOL}*|e| + ${ATOL}*${scale})`);
-    }
+    const wr = compare(a, expected.data, { atol: ATOL * scale, rtol: RTOL }, `${what} (against PyTorch)`);
+    worst[family] = Math.max(worst[family] ?? 0, wr);
   }
 }
 

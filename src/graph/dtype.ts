@@ -1,6 +1,7 @@
 // Dtypes as data: what an element of each dtype is in storage and in a kernel, how its
 // literals are written, how values round into it, and PyTorch's type promotion. Nothing else
 // in Kiln assumes an element's size or WGSL type.
+import { NAN, INF, NEG_INF } from '../shaders/common.js';
 
 export type DType = 'float32' | 'float16' | 'int32' | 'int8' | 'uint8' | 'bool';
 export const DTYPES: readonly DType[] = ['float32', 'float16', 'int32', 'int8', 'uint8', 'bool'];
@@ -147,10 +148,8 @@ export function castValue(v: number, d: DType): number {
 
 /** A float32 literal WGSL accepts (NaN and infinities through their bits). */
 export function f32Literal(v: number): string {
-  // WGSL has no NaN or infinity literals, and a constant expression that evaluates to one is a
-  // shader-creation error: the bits go through a function call, which is not constant-evaluated
-  if (Number.isNaN(v)) return 'kn_f32_bits(0x7fc00000u)';
-  if (!Number.isFinite(v)) return v > 0 ? 'kn_f32_bits(0x7f800000u)' : 'kn_f32_bits(0xff800000u)';
+  if (Number.isNaN(v)) return NAN;
+  if (!Number.isFinite(v)) return v > 0 ? INF : NEG_INF;
   const s = String(Math.fround(v));
   return /[.e]/.test(s) ? s : `${s}.0`;
 }

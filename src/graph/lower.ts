@@ -145,7 +145,7 @@ class Builder implements KernelBuilder {
       case 'elementwise': {
         const args = n.inputs.map((i) => this.value(i, idx));
         // each op's result is a value of its dtype (float16 rounds, int8 wraps), as PyTorch's are
-        const norm = DTYPE_INFO[n.dtype].normalize, e = def.wgsl(args, n.attrs, wgslType(n.dtype));
+        const norm = DTYPE_INFO[n.dtype].normalize, e = def.wgsl(args, n.attrs, wgslType(n.dtype), wgslType(n.inputs[0].dtype));
         const v = this.fresh();
         this.emit(`let ${v} = ${norm ? `${norm}(${e})` : e};`);
         return v;

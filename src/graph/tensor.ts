@@ -164,6 +164,18 @@ export class Tensor {
   /** this + alpha * o, as torch.add */
   add(o: TensorLike, opts?: { alpha?: number }): Tensor { return this.bin('add', scaled('add', o, opts)); }
   sub(o: TensorLike, opts?: { alpha?: number }): Tensor { return this.bin('sub', scaled('sub', o, opts)); }
+  isnan(): Tensor { return this.un('isnan'); }
+  isinf(): Tensor { return this.un('isinf'); }
+  /** As torch.nan_to_num: NaN to `nan` (0), infinities to `posinf`/`neginf` (default: the dtype's largest finite values). */
+  nanToNum(opts?: { nan?: number; posinf?: number; neginf?: number }): Tensor {
+    const { nan = 0, posinf, neginf } = options('nanToNum', opts, ['nan', 'posinf', 'neginf']);
+    checkDtype('nanToNum', this, 'float');
+    const big = this.dtype === 'float16' ? 65504 : 3.4028234663852886e38;
+    for (const [k, v] of Object.entries({ nan, posinf, neginf })) {
+      if (v !== undefined && typeof v !== 'number') throw opError('nanToNum', `${k} must be a number, got ${typeof v}`);
+    }
+    return this.un('nanToNum', { nan, posinf: posinf ?? big, neginf: neginf ?? -big });
+  }
   mul(o: TensorLike): Tensor { return this.bin('mul', o); }
   div(o: TensorLike): Tensor { return this.bin('div', o); }
   pow(o: TensorLike): Tensor { return this.bin('pow', o); }
@@ -280,7 +292,9 @@ export class Tensor {
   std(dim?: number | number[], keepdim = false, opts: { correction?: number } = {}): Tensor { return this.var(dim, keepdim, opts).sqrt(); }
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const axes = normAxes(dim, this.ndim, 'logsumexp');
-    const m = this.amax(axes, true).detach();
+    // as PyTorch: an infinite max is not subtracted (all -inf gives -inf, a +inf gives +inf)
+    const top = this.amax(axes, true).detach();
+    const m = top.isinf().where(0, top);
     const r = this.sub(m).exp().sum(axes, true).log().add(m);
     return keepdim ? r : r.reshape(...this.shape.filter((_, i) => !axes.includes(i)));
   }
@@ -601,6 +615,12 @@ export function stack(ts: Tensor[], dim = 0): Tensor {
   for (const t of ts) if (!sameShape(t.shape, ts[0].shape)) throw opError('stack', `all tensors must have the same shape; got ${ts.map((x) => shapeStr(x.shape)).join(', ')}`);
   return concat(ts.map((t) => t.unsqueeze(d)), d);
 }
+
+/** kn.isnan(x), kn.isinf(x), kn.isfinite(x), kn.nanToNum(x, {nan, posinf, neginf}): the Tensor methods as functions. */
+export const isnan = (x: Tensor): Tensor => x.isnan();
+export const isinf = (x: Tensor): Tensor => x.isinf();
+export const isfinite = (x: Tensor): Tensor => x.isfinite();
+export const nanToNum = (x: Tensor, opts?: { nan?: number; posinf?: number; neginf?: number }): Tensor => x.nanToNum(opts);
 
 export type CreationOptions = { dtype?: DType; requiresGrad?: boolean };
 const CREATION_KEYS = ['dtype', 'requiresGrad'] as const;

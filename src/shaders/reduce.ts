@@ -1,7 +1,7 @@
 // Reductions, two kernel shapes: a workgroup per output with a tree in workgroup memory (few large
 // reductions: a loss, a norm) or an invocation per output (many small ones: bias gradients).
 // Which one, and the workgroup size, is a configuration (REDUCE_TUNING) the tuner measures.
-import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, type BufferDecl } from './common.js';
+import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, isNan, type BufferDecl } from './common.js';
 import { type Tunable, checkFields, intIn, oneOf, powerOfTwoIn, distinct } from './tunable.js';
 
 export type Combine = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
@@ -71,10 +71,18 @@ function initValue(op: Combine, ty: string): string {
   return op === 'max' || op === 'argmax' ? `${ty}(-${big})` : `${ty}(${big})`;
 }
 
-/** `better` decides whether val replaces acc (NaN propagates, as in PyTorch). */
+/**
+ * `better` decides whether val replaces acc. NaN propagates, as in PyTorch (tested on the bits:
+ * the compiler may fold `val != val` to false); argmax/argmin keep the first NaN's index.
+ */
 function better(op: Combine, ty: string): string {
-  const nan = ty === 'f32' ? ' | (val != val)' : '';
+  const arg = op === 'argmax' || op === 'argmin';
+  const nan = ty !== 'f32' ? '' : arg ? ` | (${isNan('val')} & !${isNan('acc')})` : ` | ${isNan('val')}`;
   return op === 'max' || op === 'argmax' ? `((val > acc)${nan})` : `((val < acc)${nan})`;
+}
+/** In the tree: equal values (or two NaNs) keep the lower index. */
+function tie(ty: string): string {
+  return ty === 'f32' ? `(val == acc || (${isNan('val')} && ${isNan('acc')}))` : '(val == acc)';
 }
 
 export function useWorkgroupReduce(outputs: number, reduceSize: number, software = false): boolean {
@@ -123,7 +131,7 @@ ${s.store}
   // one workgroup per output: strided partial results, then a tree in workgroup memory
   const T = config.workgroup;
   const merge = s.op === 'sum' ? 'sh_v[lidx] = sh_v[lidx] + sh_v[lidx + w];'
-    : `{ let val = sh_v[lidx + w]; let acc = sh_v[lidx]; if (${better(s.op, s.ty)} || (val == acc && sh_a[lidx + w] < sh_a[lidx])) { sh_v[lidx] = val; sh_a[lidx] = sh_a[lidx + w]; } }`;
+    : `{ let val = sh_v[lidx + w]; let acc = sh_v[lidx]; if (${better(s.op, s.ty)} || (${tie(s.ty)} && sh_a[lidx + w] < sh_a[lidx])) { sh_v[lidx] = val; sh_a[lidx] = sh_a[lidx + w]; } }`;
   const wgsl = `${declareBuffers(s.buffers)}
 ${s.prelude}
 var<workgroup> sh_v: array<${s.ty}, ${T}>;

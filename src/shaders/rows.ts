@@ -1,7 +1,7 @@
 // Row kernels over the last axis: softmax, log-softmax and the fused log-softmax + NLL of
 // cross-entropy (one invocation per row, three passes), the mean and variance of each row
 // (moments) and the sums [sum x, sum x y] of a pair of rows (sumDot). The input expressions are fused in.
-import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, type BufferDecl } from './common.js';
+import { BUILTINS, LINEAR_WORKGROUP, declareBuffers, grid, isNan, isInf, NAN, NEG_INF, type BufferDecl } from './common.js';
 
 export interface RowsSpec {
   buffers: BufferDecl[];
@@ -27,7 +27,7 @@ export function rowsKernel(s: RowsSpec) {
   let tail: string;
   if (s.mode === 'nll') {
     const ls = s.labelSmoothing ?? 0;
-    tail = `let lse = m + log(s);
+    tail = `let lse = select(m + log(s), ${NAN}, bad);
 ${s.target}
   var loss = 0.0;
   if (t != ${s.ignoreIndex ?? -100}i) {
@@ -39,10 +39,15 @@ ${s.target}
 ${s.store}`;
   } else {
     const y = s.mode === 'softmax' ? 'exp(x - m) / s' : 'x - m - log(s)';
-    tail = pass(`let y = ${y};\n${s.store}`);
+    tail = pass(`let y = select(${y}, ${NAN}, bad);\n${s.store}`);
   }
-  return perRow(s, `var m = -3.4028234663852886e38;
-  ${pass('m = max(m, x);')}
+  // As PyTorch: a row with a NaN or a +inf (inf - inf) or all -inf (-inf - -inf) is all NaN; the
+  // compiler may assume neither, so both are tested on the bits. Otherwise the max is finite,
+  // s >= 1, and a -inf element gives 0 (log-softmax: -inf).
+  return perRow(s, `var m = ${NEG_INF};
+  var nan = false;
+  ${pass(`m = max(m, x); nan = nan | ${isNan('x')};`)}
+  let bad = nan | ${isInf('m')};
   var s = 0.0;
   ${pass('s = s + exp(x - m);')}
   ${tail}`);

@@ -1,13 +1,13 @@
 // Shared helpers for the graph tests: seeded leaf tensors whose float64 values are kept for
 // the reference evaluator, and a tolerance check that names the worst element.
-import { expect } from 'vitest';
 import * as kn from '../../src/index.js';
 import type { Node } from '../../src/graph/ir.js';
 import { evaluateReference } from '../../src/graph/reference.js';
 import { normalArray, uniformArray, random } from '../../src/layers/random.js';
+import { expectClose, type Tol } from '../compare.js';
 
 export type Tensor = kn.Tensor;
-export interface Tol { rtol: number; atol: number }
+export type { Tol };
 
 /** Leaf tensors made from seeded data, with their exact values kept in float64. */
 export class Leaves {
@@ -41,26 +41,9 @@ export class Leaves {
 
 export const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Largest |got - want| / (atol + rtol |want|); <= 1 passes. NaN matches NaN, ±Inf must match exactly. */
-export function worst(got: ArrayLike<number>, want: ArrayLike<number>, { rtol, atol }: Tol): { ratio: number; index: number } {
-  let ratio = 0, index = -1;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
-    let r: number;
-    if (Number.isNaN(w) || Number.isNaN(g)) r = Number.isNaN(w) && Number.isNaN(g) ? 0 : Infinity;
-    else if (!Number.isFinite(w) || !Number.isFinite(g)) r = g === w ? 0 : Infinity;
-    else r = Math.abs(g - w) / (atol + rtol * Math.abs(w));
-    if (r > ratio || index < 0) { if (r >= ratio) { ratio = r; index = i; } }
-  }
-  return { ratio, index };
-}
-
+/** The shared comparator (test/compare.ts): NaN and infinity only where expected. */
 export function expectArrayClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tol, label: string): void {
-  expect(got.length, `${label}: length`).toBe(want.length);
-  const { ratio, index } = worst(got, want, tol);
-  if (!(ratio <= 1)) {
-    throw new Error(`${label}: element ${index} is ${got[index]}, expected ${want[index]} (rtol ${tol.rtol}, atol ${tol.atol}; error ${ratio.toExponential(2)}x the tolerance)`);
-  }
+  expectClose(got, want, tol, label);
 }
 
 /** Runs t on the GPU and compares with the float64 reference of the same graph. */

@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import * as kn from '../../src/index.js';
 import { Leaves, expectMatchesReference, type Tol } from './helpers.js';
+import { expectClose } from '../compare.js';
 import type { MatmulTiling } from '../../src/shaders/matmul.js';
 
 beforeAll(async () => { await kn.init(); kn.manualSeed(11); });
@@ -46,20 +47,14 @@ describe('vec4 loads', () => {
     const mm = kn.compile((x: kn.Tensor, y: kn.Tensor) => x.matmul(y));
     const got = await (await mm(a, b)).data();
     expect(mm.kernels()[0]).toMatch(/vec4 B and A/);
-    expectArrayCloseRef(got, L.reference(a.matmul(b)), tol(32));
+    expectClose(got, L.reference(a.matmul(b)), tol(32), 'vec4 kernel');
     // B = W^T is K-contiguous, not N-contiguous: the scalar kernel
     const mt = kn.compile((x: kn.Tensor, w: kn.Tensor) => x.matmul(w.t()));
     const got2 = await (await mt(a, wt)).data();
     expect(mt.kernels()[0]).not.toMatch(/vec4/);
-    expectArrayCloseRef(got2, L.reference(a.matmul(wt.t())), tol(32));
+    expectClose(got2, L.reference(a.matmul(wt.t())), tol(32), 'scalar kernel');
   });
 });
-
-function expectArrayCloseRef(got: ArrayLike<number>, want: Float64Array, t: Tol): void {
-  let bad = 0;
-  for (let i = 0; i < want.length; i++) if (Math.abs(got[i] - want[i]) > t.atol + t.rtol * Math.abs(want[i])) bad++;
-  expect(bad).toBe(0);
-}
 
 describe('tiered compilation', () => {
   it('a compiled matmul starts on the quick kernel and gives the same values on the tuned one', async () => {
@@ -70,11 +65,7 @@ describe('tiered compilation', () => {
     await mm.ready();
     const second = await (await mm(a, b)).data();
     const want = L.reference(a.matmul(b));
-    for (const [got, label] of [[first, 'quick'], [second, 'tuned']] as const) {
-      let bad = 0;
-      for (let i = 0; i < want.length; i++) if (Math.abs(got[i] - want[i]) > tol(300).atol + 1e-5 * Math.abs(want[i])) bad++;
-      expect(bad, `${label} kernel elements outside tolerance`).toBe(0);
-    }
+    for (const [got, label] of [[first, 'quick'], [second, 'tuned']] as const) expectClose(got, want, tol(300), `${label} kernel`);
     expect(mm.stats().kernels).toBe(1);
   });
 });

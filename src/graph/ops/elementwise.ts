@@ -2,6 +2,7 @@
 // compose them), and gradient written in other ops. Inputs of an elementwise node already
 // have the node's shape: the front end inserts broadcasts (expand) explicitly.
 import { type DType, isFloat, castValue, f32Literal as f32, DTYPE_PRELUDE } from '../dtype.js';
+import { IEEE_HELPERS, isNan, isInf } from '../../shaders/common.js';
 import { shapeStr, sameShape } from '../ir.js';
 import type { ElementwiseDef } from './types.js';
 
@@ -38,25 +39,41 @@ const erf = (x: number): number => {
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const roundHalfEven = (x: number) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
 const bool = () => 'bool' as DType;
+// NaN and infinity as PyTorch gives them: WGSL implementations may assume there are none (its
+// max/min drop a NaN, SwiftShader's exp(NaN) is inf), so a NaN input is passed through by hand
+const keepNan = (a: string, y: string) => `select(${y}, ${a}, ${isNan(a)})`;
+const eitherNan = (a: string, b: string) => `(${isNan(a)} || ${isNan(b)})`;
+// an integer op has no NaN to keep
+const floatOnly = (ty: string, y: string, nanSafe: string) => (ty === 'f32' ? nanSafe : y);
+/** a == b (and <=, >=: true for x against itself unless NaN), a != b: NaN-correct for floats */
+function compare(op: '==' | '!=' | '<=' | '>=', a: string, b: string, inTy: string): string {
+  if (inTy !== 'f32') return `(${a} ${op} ${b})`;
+  if (a === b) return op === '!=' ? isNan(a) : `(!${isNan(a)})`;
+  // WGSL's != is an ordered comparison here: false for a NaN
+  return op === '!=' ? `((${a} != ${b}) || ${eitherNan(a, b)})` : `(${a} ${op} ${b})`;
+}
+/** pow as C's (and PyTorch's): pow(1, NaN) = pow(-1, ±inf) = 1, where JavaScript's gives NaN */
+const cpow = (a: number, b: number) => (a === 1 || (Math.abs(a) === 1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b));
 // WGSL erf: no builtin, so Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7, below f32's ulp near 1)
 const ERF = (x: string) => `kn_erf(${x})`;
 
 const TABLE = {
   // ---- unary
   neg: ew({ arity: 1, ref: ([a]) => -a, wgsl: ([a]) => `(-${a})`, grad: (g) => [g.neg()] }),
-  exp: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.exp(a), wgsl: ([a]) => `exp(${a})`, grad: (g, _, out) => [g.mul(out)] }),
-  log: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.log(a), wgsl: ([a]) => `log(${a})`, grad: (g, [a]) => [g.div(a)] }),
+  exp: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.exp(a), wgsl: ([a]) => keepNan(a, `exp(${a})`), grad: (g, _, out) => [g.mul(out)] }),
+  log: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.log(a), wgsl: ([a]) => `kn_log(${a})`, grad: (g, [a]) => [g.div(a)] }),
   // log(1 + a) with no cancellation for small a (kn_log1p: a series near 0)
   log1p: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.log1p(a), wgsl: ([a]) => `kn_log1p(${a})`, grad: (g, [a]) => [g.div(a.add(1))] }),
   sqrt: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.sqrt(a), wgsl: ([a]) => `sqrt(${a})`, grad: (g, _, out) => [g.div(out.mul(2))] }),
   rsqrt: ew({ arity: 1, accepts: 'float', ref: ([a]) => 1 / Math.sqrt(a), wgsl: ([a]) => `inverseSqrt(${a})`, grad: (g, [a], out) => [g.mul(out).div(a).mul(-0.5)] }),
   abs: ew({ arity: 1, ref: ([a]) => Math.abs(a), wgsl: ([a]) => `abs(${a})`, grad: (g, [a]) => [g.mul(a.sign())] }),
-  sign: ew({ arity: 1, ref: ([a]) => Math.sign(a), wgsl: ([a]) => `sign(${a})`, grad: () => [null] }),
+  // sign(NaN) is 0 in PyTorch
+  sign: ew({ arity: 1, ref: ([a]) => Math.sign(a) || 0, wgsl: ([a]) => `sign(${a})`, grad: () => [null] }),
   sin: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.sin(a), wgsl: ([a]) => `sin(${a})`, grad: (g, [a]) => [g.mul(a.cos())] }),
   cos: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.cos(a), wgsl: ([a]) => `cos(${a})`, grad: (g, [a]) => [g.mul(a.sin()).neg()] }),
   floor: ew({ arity: 1, accepts: 'float', ref: ([a]) => Math.floor(a), wgsl: ([a]) => `floor(${a})`, grad: () => [null] }),
   erf: ew({ arity: 1, accepts: 'float', ref: ([a]) => erf(a), wgsl: ([a]) => ERF(a), grad: (g, [a]) => [g.mul(a.mul(a).neg().exp().mul(2 / Math.sqrt(Math.PI)))] }),
-  relu: ew({ arity: 1, ref: ([a]) => Math.max(a, 0), wgsl: ([a], _, ty) => `max(${a}, ${ty}(0))`, grad: (g, _, out) => [g.mul(out.gt(0).cast(g.dtype))] }),
+  relu: ew({ arity: 1, ref: ([a]) => Math.max(a, 0), wgsl: ([a], _, ty) => floatOnly(ty, `max(${a}, ${ty}(0))`, keepNan(a, `max(${a}, 0.0)`)), grad: (g, _, out) => [g.mul(out.gt(0).cast(g.dtype))] }),
   leakyRelu: ew<{ negativeSlope: number }>({
     arity: 1, accepts: 'float', ref: ([a], { negativeSlope: s }) => (a > 0 ? a : a * s),
     wgsl: ([a], { negativeSlope: s }) => `select(${a} * ${f32(s)}, ${a}, ${a} > 0.0)`,
@@ -64,19 +81,19 @@ const TABLE = {
   }),
   elu: ew<{ alpha: number }>({
     arity: 1, accepts: 'float', ref: ([a], { alpha }) => (a > 0 ? a : alpha * (Math.exp(a) - 1)),
-    wgsl: ([a], { alpha }) => `select(${f32(alpha)} * (exp(${a}) - 1.0), ${a}, ${a} > 0.0)`,
+    wgsl: ([a], { alpha }) => keepNan(a, `select(${f32(alpha)} * (exp(${a}) - 1.0), ${a}, ${a} > 0.0)`),
     grad: (g, [a], out, { alpha }) => [g.mul(a.gt(0).where(1, out.add(alpha)))],
   }),
-  sigmoid: ew({ arity: 1, accepts: 'float', ref: ([a]) => sigmoid(a), wgsl: ([a]) => `(1.0 / (1.0 + exp(-${a})))`, grad: (g, _, out) => [g.mul(out).mul(out.neg().add(1))] }),
+  sigmoid: ew({ arity: 1, accepts: 'float', ref: ([a]) => sigmoid(a), wgsl: ([a]) => keepNan(a, `(1.0 / (1.0 + exp(-${a})))`), grad: (g, _, out) => [g.mul(out).mul(out.neg().add(1))] }),
   tanh: ew({
     arity: 1, accepts: 'float', ref: ([a]) => Math.tanh(a),
     // WGSL's tanh overflows to NaN for |x| > ~44 on some drivers; clamp where it is already ±1
-    wgsl: ([a]) => `tanh(clamp(${a}, -15.0, 15.0))`,
+    wgsl: ([a]) => keepNan(a, `tanh(clamp(${a}, -15.0, 15.0))`),
     grad: (g, _, out) => [g.mul(out.mul(out).neg().add(1))],
   }),
   softplus: ew<{ beta: number; threshold: number }>({
     arity: 1, accepts: 'float', ref: ([a], { beta, threshold }) => (a * beta > threshold ? a : Math.log1p(Math.exp(a * beta)) / beta),
-    wgsl: ([a], { beta, threshold }) => `select(log(1.0 + exp(${a} * ${f32(beta)})) / ${f32(beta)}, ${a}, ${a} * ${f32(beta)} > ${f32(threshold)})`,
+    wgsl: ([a], { beta, threshold }) => keepNan(a, `select(log(1.0 + exp(${a} * ${f32(beta)})) / ${f32(beta)}, ${a}, ${a} * ${f32(beta)} > ${f32(threshold)})`),
     grad: (g, [a], _, { beta, threshold }) => [g.mul(a.mul(beta).gt(threshold).where(1, a.mul(beta).sigmoid()))],
   }),
   gelu: ew({
@@ -112,15 +129,25 @@ const TABLE = {
   // tested on the bits (an all-ones exponent is an infinity or a NaN): WGSL implementations may
   // assume finite values in float comparisons, so x == x or abs(x) < inf could be folded away
   isfinite: ew({ arity: 1, accepts: 'float', ref: ([a]) => (Number.isFinite(a) ? 1 : 0), wgsl: ([a]) => `((bitcast<u32>(f32(${a})) & 0x7f800000u) != 0x7f800000u)`, dtype: bool }),
+  isnan: ew({ arity: 1, accepts: 'float', ref: ([a]) => +Number.isNaN(a), wgsl: ([a]) => isNan(a), dtype: bool }),
+  isinf: ew({ arity: 1, accepts: 'float', ref: ([a]) => +(Math.abs(a) === Infinity), wgsl: ([a]) => isInf(a), dtype: bool }),
+  // as torch.nan_to_num: its gradient passes where the input is finite
+  nanToNum: ew<{ nan: number; posinf: number; neginf: number }>({
+    arity: 1, accepts: 'float',
+    ref: ([a], o) => (Number.isNaN(a) ? o.nan : a === Infinity ? o.posinf : a === -Infinity ? o.neginf : a),
+    wgsl: ([a], o) => `select(select(${a}, select(${f32(o.neginf)}, ${f32(o.posinf)}, ${a} > 0.0), ${isInf(a)}), ${f32(o.nan)}, ${isNan(a)})`,
+    grad: (g, [a]) => [g.mul(a.isfinite().cast(g.dtype))],
+  }),
   logicalNot: ew({ arity: 1, accepts: 'bool', ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(!${a})`, dtype: bool }),
   // ---- binary
   add: ew({ arity: 2, ref: ([a, b]) => a + b, wgsl: ([a, b]) => `(${a} + ${b})`, grad: (g) => [g, g] }),
   sub: ew({ arity: 2, ref: ([a, b]) => a - b, wgsl: ([a, b]) => `(${a} - ${b})`, grad: (g) => [g, g.neg()] }),
-  mul: ew({ arity: 2, ref: ([a, b]) => a * b, wgsl: ([a, b]) => `(${a} * ${b})`, grad: (g, [a, b]) => [g.mul(b), g.mul(a)] }),
+  // a literal zero factor is folded away by SwiftShader's compiler (x * 0.0 -> 0.0, so inf * 0 would
+  // be 0): x * (x - x) is x * 0 for finite x and NaN for an infinity or a NaN
+  mul: ew({ arity: 2, ref: ([a, b]) => a * b, wgsl: ([a, b]) => (b === '0.0' ? `(${a} * (${a} - ${a}))` : a === '0.0' ? `(${b} * (${b} - ${b}))` : `(${a} * ${b})`), grad: (g, [a, b]) => [g.mul(b), g.mul(a)] }),
   div: ew({ arity: 2, ref: ([a, b]) => a / b, wgsl: ([a, b]) => `(${a} / ${b})`, grad: (g, [a, b]) => [g.div(b), g.mul(a).div(b.mul(b)).neg()] }),
   pow: ew({
-    arity: 2, accepts: 'float', ref: ([a, b]) => Math.pow(a, b),
-    // WGSL pow is undefined for a < 0; PyTorch gives real results for integral exponents
+    arity: 2, accepts: 'float', ref: ([a, b]) => cpow(a, b),
     wgsl: ([a, b]) => `kn_pow(${a}, ${b})`,
     grad: (g, [a, b], out) => [
       g.mul(b).mul(a.pow(b.sub(1))),
@@ -128,20 +155,22 @@ const TABLE = {
     ],
   }),
   maximum: ew({
-    arity: 2, ref: ([a, b]) => Math.max(a, b), wgsl: ([a, b]) => `max(${a}, ${b})`,
+    arity: 2, ref: ([a, b]) => Math.max(a, b), wgsl: ([a, b], _, ty) => floatOnly(ty, `max(${a}, ${b})`, `select(max(${a}, ${b}), ${a} + ${b}, ${eitherNan(a, b)})`),
     // ties split the gradient evenly, as PyTorch does
     grad: (g, [a, b]) => { const w = a.gt(b).where(1, a.eq(b).where(0.5, 0)); return [g.mul(w), g.mul(w.neg().add(1))]; },
   }),
   minimum: ew({
-    arity: 2, ref: ([a, b]) => Math.min(a, b), wgsl: ([a, b]) => `min(${a}, ${b})`,
+    arity: 2, ref: ([a, b]) => Math.min(a, b), wgsl: ([a, b], _, ty) => floatOnly(ty, `min(${a}, ${b})`, `select(min(${a}, ${b}), ${a} + ${b}, ${eitherNan(a, b)})`),
     grad: (g, [a, b]) => { const w = a.lt(b).where(1, a.eq(b).where(0.5, 0)); return [g.mul(w), g.mul(w.neg().add(1))]; },
   }),
-  eq: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a === b), wgsl: ([a, b]) => `(${a} == ${b})`, dtype: bool }),
-  ne: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a !== b), wgsl: ([a, b]) => `(${a} != ${b})`, dtype: bool }),
+  // x against itself is folded as if x were not NaN (x == x true, x != x false), and WGSL's != of
+  // two values is false for a NaN here: compare() tests the bits, so x.ne(x) (isnan) works
+  eq: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a === b), wgsl: ([a, b], _, __, inTy) => compare('==', a, b, inTy), dtype: bool }),
+  ne: ew({ arity: 2, accepts: 'any', ref: ([a, b]) => +(a !== b), wgsl: ([a, b], _, __, inTy) => compare('!=', a, b, inTy), dtype: bool }),
   lt: ew({ arity: 2, ref: ([a, b]) => +(a < b), wgsl: ([a, b]) => `(${a} < ${b})`, dtype: bool }),
-  le: ew({ arity: 2, ref: ([a, b]) => +(a <= b), wgsl: ([a, b]) => `(${a} <= ${b})`, dtype: bool }),
+  le: ew({ arity: 2, ref: ([a, b]) => +(a <= b), wgsl: ([a, b], _, __, inTy) => compare('<=', a, b, inTy), dtype: bool }),
   gt: ew({ arity: 2, ref: ([a, b]) => +(a > b), wgsl: ([a, b]) => `(${a} > ${b})`, dtype: bool }),
-  ge: ew({ arity: 2, ref: ([a, b]) => +(a >= b), wgsl: ([a, b]) => `(${a} >= ${b})`, dtype: bool }),
+  ge: ew({ arity: 2, ref: ([a, b]) => +(a >= b), wgsl: ([a, b], _, __, inTy) => compare('>=', a, b, inTy), dtype: bool }),
   logicalAnd: ew({ arity: 2, accepts: 'bool', ref: ([a, b]) => +(a && b), wgsl: ([a, b]) => `(${a} & ${b})`, dtype: bool }),
   logicalOr: ew({ arity: 2, accepts: 'bool', ref: ([a, b]) => +(a || b), wgsl: ([a, b]) => `(${a} | ${b})`, dtype: bool }),
   // ---- ternary
@@ -163,8 +192,13 @@ const TABLE = {
 };
 
 /** Helper functions every elementwise kernel may call. */
-export const ELEMENTWISE_PRELUDE = `${DTYPE_PRELUDE}
-fn kn_f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }
+export const ELEMENTWISE_PRELUDE = `${DTYPE_PRELUDE}${IEEE_HELPERS}
+// log(±0) = -inf, log(x < 0) = NaN (sign bit set: every negative and -NaN), NaN stays NaN
+fn kn_log(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let r = select(log(x), kn_f32_bits(0x7fc00000u), b > 0x7f800000u);
+  return select(r, kn_f32_bits(0xff800000u), (b & 0x7fffffffu) == 0u);
+}
 fn kn_erf(x: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.3275911 * abs(x));
   let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
@@ -174,13 +208,26 @@ fn kn_log1p(a: f32) -> f32 {
   // the series below |a| = 0.05 (truncation < 1e-11 relative); above it log(1 + a) loses at
   // most 1.2e-6 relative. (Goldberg's log(u) * a / (u - 1) fails where the compiler folds u - 1.)
   let s = a * (1.0 - a * (0.5 - a * (0.33333333 - a * (0.25 - a * (0.2 - a * (0.16666667 - a * 0.14285714))))));
-  return select(log(1.0 + a), s, abs(a) < 0.05);
+  return select(kn_log(1.0 + a), s, abs(a) < 0.05);
 }
+// C's pow, as PyTorch's. WGSL's is exp2(b * log2(a)): undefined for a < 0, and log2(0) is
+// finite on SwiftShader, so zeros, infinities, signs and NaN are decided on the bits, branch-free
 fn kn_pow(a: f32, b: f32) -> f32 {
-  if (a >= 0.0) { return pow(a, b); }
-  if (b != floor(b)) { return (a - a) / (a - a); } // NaN, as PyTorch gives
-  let m = pow(-a, b);
-  return select(m, -m, (i32(b) & 1) == 1);
+  let aa = abs(a);
+  let za = (bitcast<u32>(a) & 0x7fffffffu) == 0u;
+  var m = select(pow(aa, b), select(kn_f32_bits(0x7f800000u), 0.0, b > 0.0), za);
+  m = select(m, select(0.0, kn_f32_bits(0x7f800000u), b > 0.0), kn_isinf(a));
+  // b = ±inf: 1 for |a| = 1, else inf where |a| > 1 and b > 0 or |a| < 1 and b < 0, else 0
+  m = select(m, select(select(0.0, kn_f32_bits(0x7f800000u), (aa > 1.0) == (b > 0.0)), 1.0, aa == 1.0), kn_isinf(b));
+  // a < 0 (or -0): negative for an odd integer b (every float from 2^24 up is even); NaN for a
+  // finite non-integer b unless a is -0 or -inf
+  let neg = bitcast<u32>(a) >= 0x80000000u;
+  let odd = abs(b) < 16777216.0 && fract(b * 0.5) == 0.5;
+  m = select(m, -m, neg && odd);
+  let nonreal = neg && !za && !kn_isinf(a) && floor(b) != b && !kn_isinf(b);
+  m = select(m, kn_f32_bits(0x7fc00000u), nonreal || kn_isnan(a) || kn_isnan(b));
+  // pow(x, 0) = pow(1, y) = 1, even for a NaN x or y
+  return select(m, 1.0, (bitcast<u32>(b) & 0x7fffffffu) == 0u || bitcast<u32>(a) == 0x3f800000u);
 }
 `;
 

@@ -24,8 +24,8 @@ function reduceRef(op: Op) {
       const r = ravelIndex(idx.filter((_, i) => !keep[i]), redShape);
       const v = data[f];
       if (op === 'sum') best[o] += v;
-      // NaN propagates, as in PyTorch
-      else if ((op === 'max' || op === 'argmax' ? v > best[o] : v < best[o]) || Number.isNaN(v)) { best[o] = v; arg[o] = r; }
+      // NaN propagates, as in PyTorch: the first one wins
+      else if ((op === 'max' || op === 'argmax' ? v > best[o] : v < best[o]) || (Number.isNaN(v) && !Number.isNaN(best[o]))) { best[o] = v; arg[o] = r; }
     }
     return op === 'argmax' || op === 'argmin' ? arg : best;
   };

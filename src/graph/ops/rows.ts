@@ -77,7 +77,8 @@ const crossEntropyRows: Def<'crossEntropyRows'> = {
     if (t === ignoreIndex) { out[0] = 0; return; }
     const lse = logSumExp(row);
     const mean = row.reduce((s, v) => s + v, 0) / row.length;
-    out[0] = (1 - ls) * (lse - row[t]) + ls * (lse - mean);
+    // no smoothing term without smoothing: 0 * inf would turn a -inf logit's loss into NaN
+    out[0] = ls ? (1 - ls) * (lse - row[t]) + ls * (lse - mean) : lse - row[t];
   }),
   // d loss_r / d x_rc = softmax_rc - q_rc, with q the smoothed one-hot target
   grad: (g, [x, target], _, { labelSmoothing: ls, ignoreIndex }) => {

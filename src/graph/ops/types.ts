@@ -45,8 +45,8 @@ export interface ElementwiseDef<A> extends Common<A> {
   dtype?: (d: DType[], attrs: A) => DType;
   /** float64 reference on one element */
   ref: (args: number[], attrs: A) => number;
-  /** WGSL expression from argument expressions; `ty` is the WGSL type of the result */
-  wgsl: (args: string[], attrs: A, ty: string) => string;
+  /** WGSL expression from argument expressions; `ty` is the WGSL type of the result, `inTy` of the first input */
+  wgsl: (args: string[], attrs: A, ty: string, inTy: string) => string;
 }
 
 // ------------------------------------------------------------------ views
