@@ -1,6 +1,7 @@
 // Autoencoder helpers: input corruption for denoising autoencoders (device noise, fresh in
 // every compiled call) and the reconstruction loss as a negative log-likelihood, the term an
 // autoencoder minimises and a VAE's ELBO contains.
+import { shapeStr } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { randnLike, randLike } from '../graph/random.js';
 import { checkOptions, describe } from '../graph/validate.js';
@@ -34,7 +35,7 @@ export function reduceBatch(t: Tensor, reduction: Reduction): Tensor {
  */
 export function reconstructionNll(fn: string, output: Tensor, x: Tensor, opts: LikelihoodOptions = {}): Tensor {
   const likelihood = checkChoice(fn, 'likelihood', opts.likelihood ?? 'bernoulli', ['bernoulli', 'gaussian'] as const);
-  if (output.shape.join() !== x.shape.join()) throw new Error(`${fn}: output and x must have one shape, got [${output.shape}] and [${x.shape}]`);
+  if (output.shape.join() !== x.shape.join()) throw new Error(`${fn}: output and x must have one shape, got ${shapeStr(output.shape)} and ${shapeStr(x.shape)}`);
   if (x.ndim < 1) throw new Error(`${fn}: x must have a batch dimension, got a scalar`);
   if (likelihood === 'bernoulli') {
     if (opts.sigma !== undefined) throw new Error(`${fn}: sigma applies to likelihood 'gaussian' only, got sigma ${describe(opts.sigma)} with 'bernoulli'`);

@@ -4,6 +4,7 @@
 // in float64 on the host. C1 C2 is not symmetric, but its eigenvalues are those of the
 // symmetric PSD S C2 S with S = sqrtm(C1), so tr(sqrtm(C1 C2)) = sum sqrt(eig(S C2 S)), and
 // both square roots come from the Jacobi eigenvalue iteration of symmetric matrices.
+import { shapeStr } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { describe } from '../graph/validate.js';
 
@@ -134,7 +135,7 @@ export function frechetDistanceFromMoments(a: Moments, b: Moments): number {
 async function toSet(fn: string, name: string, f: Tensor | FeatureSet): Promise<FeatureSet> {
   if (!(f instanceof Tensor)) return f;
   if (f.isDisposed) throw new Error(`${fn}: ${name} is a disposed Tensor`);
-  if (f.ndim !== 2) throw new Error(`${fn}: ${name} must have shape [N, D] (one feature vector per row), got [${f.shape}]`);
+  if (f.ndim !== 2) throw new Error(`${fn}: ${name} must have shape [N, D] (one feature vector per row), got ${shapeStr(f.shape)}`);
   return { data: await f.data(), n: f.shape[0], d: f.shape[1] };
 }
 

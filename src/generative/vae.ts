@@ -1,6 +1,7 @@
 // The variational autoencoder's terms: reparameterization with device noise, the analytic KL
 // divergence to N(0, I), the ELBO (Bernoulli or Gaussian reconstruction, beta-VAE weighting)
 // and the importance-weighted bound (Burda et al. 2016) for evaluation. All in nats per sample.
+import { shapeStr } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { randn } from '../graph/random.js';
 import { checkOptions, checkInt, describe } from '../graph/validate.js';
@@ -62,7 +63,7 @@ export function elbo(output: Tensor, x: Tensor, mu: Tensor, logvar: Tensor, opts
   checkOptions(fn, opts, ['likelihood', 'sigma', 'beta', 'reduction']);
   const beta = checkRange(fn, 'beta', opts.beta ?? 1, 0, Infinity);
   const reduction = checkChoice(fn, 'reduction', opts.reduction ?? 'mean', ['mean', 'sum', 'none'] as const);
-  if (x.ndim < 1 || x.shape[0] !== m.shape[0]) throw new Error(`${fn}: x must have ${m.shape[0]} samples (the rows of mu), got shape [${x.shape}]`);
+  if (x.ndim < 1 || x.shape[0] !== m.shape[0]) throw new Error(`${fn}: x must have ${m.shape[0]} samples (the rows of mu), got shape ${shapeStr(x.shape)}`);
   const rec = reconstructionNll(fn, output, x, opts);
   const kl = klStandardNormal(m, lv);
   const r = (t: Tensor) => reduceBatch(t, reduction);
@@ -100,11 +101,11 @@ export function importanceWeightedBound(decode: (z: Tensor) => Tensor, x: Tensor
   checkOptions(fn, opts, ['likelihood', 'sigma', 'k', 'eps', 'reduction']);
   const reduction = checkChoice(fn, 'reduction', opts.reduction ?? 'mean', ['mean', 'sum', 'none'] as const);
   const [n, l] = m.shape;
-  if (x.ndim < 1 || x.shape[0] !== n) throw new Error(`${fn}: x must have ${n} samples (the rows of mu), got shape [${x.shape}]`);
+  if (x.ndim < 1 || x.shape[0] !== n) throw new Error(`${fn}: x must have ${n} samples (the rows of mu), got shape ${shapeStr(x.shape)}`);
   let k: number, eps: Tensor;
   if (opts.eps !== undefined) {
     eps = checkTensor(fn, 'eps', opts.eps);
-    if (eps.ndim !== 3) throw new Error(`${fn}: eps must have shape [k, ${n}, ${l}], got [${eps.shape}]`);
+    if (eps.ndim !== 3) throw new Error(`${fn}: eps must have shape [k, ${n}, ${l}], got ${shapeStr(eps.shape)}`);
     k = eps.shape[0];
     if (opts.k !== undefined && opts.k !== k) throw new Error(`${fn}: k is ${describe(opts.k)} but eps holds ${k} samples`);
     checkShapeIs(fn, 'eps', eps, [k, n, l], ` ([k, N, L] for mu of shape [${n}, ${l}])`);
@@ -116,7 +117,7 @@ export function importanceWeightedBound(decode: (z: Tensor) => Tensor, x: Tensor
   const out = decode(z.reshape(k * n, l));
   checkTensor(fn, 'decode(z)', out);
   const rows = [k * n, ...x.shape.slice(1)];
-  if (out.shape.join() !== rows.join()) throw new Error(`${fn}: decode(z) must have shape [${rows}] for z of shape [${k * n}, ${l}], got [${out.shape}]`);
+  if (out.shape.join() !== rows.join()) throw new Error(`${fn}: decode(z) must have shape ${shapeStr(rows)} for z of shape [${k * n}, ${l}], got ${shapeStr(out.shape)}`);
   const xs = x.unsqueeze(0).expand(k, ...x.shape).reshape(...rows);
   const logPx = reconstructionNll(fn, out, xs, opts).neg().reshape(k, n);
   // log N(z; 0, I) - log N(z; mu, sigma): the 2 pi terms cancel, and (z - mu) / sigma = eps

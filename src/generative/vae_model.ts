@@ -2,6 +2,7 @@
 // mean (Gaussian), optionally conditioned on a class (its one-hot vector concatenated to the
 // encoder's input and to the decoder's latent). Sampling and interpolation run as compiled
 // programs (sampler.ts).
+import { shapeStr } from '../graph/ir.js';
 import { Tensor, tensor, concat, arange } from '../graph/tensor.js';
 import { randn } from '../graph/random.js';
 import { checkOptions, checkInt, describe } from '../graph/validate.js';
@@ -151,7 +152,7 @@ export class VAE extends Module {
     const ends = [['z0', z0], ['z1', z1]] as const;
     for (const [name, z] of ends) {
       checkTensor(fn, name, z);
-      if (z.numel() !== this.latent || z.ndim > 2 || (z.ndim === 2 && z.shape[0] !== 1)) throw new Error(`${fn}: ${name} must have shape [${this.latent}] or [1, ${this.latent}] (latent size ${this.latent}), got [${z.shape}]`);
+      if (z.numel() !== this.latent || z.ndim > 2 || (z.ndim === 2 && z.shape[0] !== 1)) throw new Error(`${fn}: ${name} must have shape [${this.latent}] or [1, ${this.latent}] (latent size ${this.latent}), got ${shapeStr(z.shape)}`);
     }
     const y = this.labels(fn, opts.y, steps);
     const t = tensor(Array.from({ length: steps }, (_, i) => i / (steps - 1)), [steps, 1]);
