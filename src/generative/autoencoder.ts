@@ -19,7 +19,7 @@ export interface LikelihoodOptions {
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** Sums every dim but the first: [N, ...] -> [N]. */
-export function perSample(t: Tensor): Tensor {
+function perSample(t: Tensor): Tensor {
   return t.ndim === 1 ? t : t.reshape(t.shape[0], -1).sum(1);
 }
 
