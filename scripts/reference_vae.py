@@ -5,6 +5,8 @@ fixed threshold (pixel >= 128), Adam, the same batch order (Kiln's DataLoader pe
 mulberry32, ported below), the same evaluation: per epoch the test ELBO over all 10,000 test
 images (one z each) and the importance-weighted NLL with k = 50 on the first 1,000.
   /usr/bin/python3 scripts/reference_vae.py [EPOCHS BATCH LR SEED]   (default 3 128 1e-3 0)
+Measured (torch 1.13, 2 shared cores), 2 128 1e-3 0: test ELBO -160.22, -145.51 nats; IW NLL
+148.83, 135.69 nats. Kiln (npm start -- --model vae --epochs 2): -159.82, -145.01; 149.38, 135.53.
 """
 import gzip
 import math
