@@ -57,6 +57,7 @@ import { GradScaler } from './train/grad_scaler.js';
 export const amp = { autocast, GradScaler };
 export type { GradScalerOptions, GradScalerState } from './train/grad_scaler.js';
 export { grad } from './graph/grad.js';
+export * as generative from './generative/index.js';
 import { manualSeed as seedHost } from './layers/random.js';
 import { seedDevice } from './graph/random.js';
 import { checkInt, options } from './graph/args.js';
