@@ -1,8 +1,8 @@
 // Argument checks for this folder: each error names the function, the argument, what it got
-// and what was expected (graph/validate.ts holds the general ones).
+// and what was expected (graph/args.ts holds the general ones).
 import { Tensor } from '../graph/tensor.js';
 import { shapeStr } from '../graph/ir.js';
-import { describe } from '../graph/validate.js';
+import { describe } from '../graph/args.js';
 
 /** A float32 tensor that is not disposed. */
 export function checkTensor(fn: string, name: string, t: unknown): Tensor {

@@ -4,7 +4,7 @@
 import { shapeStr } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { randnLike, randLike } from '../graph/random.js';
-import { checkOptions, describe } from '../graph/validate.js';
+import { options, describe } from '../graph/args.js';
 import { binaryCrossEntropyWithLogits } from '../train/losses.js';
 import { checkTensor, checkChoice, checkRange } from './args.js';
 
@@ -57,7 +57,7 @@ export function reconstructionNll(fn: string, output: Tensor, x: Tensor, opts: L
 export function reconstructionLoss(output: Tensor, x: Tensor, opts: LikelihoodOptions & { reduction?: Reduction } = {}): Tensor {
   const fn = 'reconstructionLoss';
   checkTensor(fn, 'output', output); checkTensor(fn, 'x', x);
-  checkOptions(fn, opts, ['likelihood', 'sigma', 'reduction']);
+  options(fn, opts, ['likelihood', 'sigma', 'reduction']);
   const reduction = checkChoice(fn, 'reduction', opts.reduction ?? 'mean', ['mean', 'sum', 'none'] as const);
   return reduceBatch(reconstructionNll(fn, output, x, opts), reduction);
 }
@@ -77,7 +77,7 @@ export interface CorruptOptions {
 export function corrupt(x: Tensor, opts: CorruptOptions = {}): Tensor {
   const fn = 'corrupt';
   checkTensor(fn, 'x', x);
-  checkOptions(fn, opts, ['noise', 'std', 'p', 'clip']);
+  options(fn, opts, ['noise', 'std', 'p', 'clip']);
   const noise = checkChoice(fn, 'noise', opts.noise ?? 'gaussian', ['gaussian', 'masking', 'saltAndPepper'] as const);
   if (noise === 'gaussian' && opts.p !== undefined) throw new Error(`${fn}: p applies to noise 'masking' or 'saltAndPepper', got p ${describe(opts.p)} with 'gaussian'`);
   if (noise !== 'gaussian' && opts.std !== undefined) throw new Error(`${fn}: std applies to noise 'gaussian', got std ${describe(opts.std)} with '${noise}'`);

@@ -1,7 +1,7 @@
 // Features for the Fréchet distance: the penultimate layer of a classifier (a Sequential whose
 // last layer maps features to class scores), run as one compiled program per batch size.
 import { Tensor, tensor } from '../graph/tensor.js';
-import { checkOptions, checkInt, describe } from '../graph/validate.js';
+import { options, checkInt, describe } from '../graph/args.js';
 import { Sequential } from '../layers/layers.js';
 import { SamplerCache } from './sampler.js';
 import type { FeatureSet } from './frechet.js';
@@ -21,7 +21,7 @@ export async function classifierFeatures(classifier: Sequential, x: ArrayLike<nu
   const fn = 'classifierFeatures';
   if (!(classifier instanceof Sequential) || classifier.length < 2) throw new Error(`${fn}: classifier must be an nn.Sequential of at least 2 layers (its last gives the class scores), got ${describe(classifier)}`);
   checkInt(fn, 'n', n, 1);
-  checkOptions(fn, opts, ['batchSize', 'transform']);
+  options(fn, opts, ['batchSize', 'transform']);
   const batch = checkInt(fn, 'batchSize', opts.batchSize ?? 256, 1);
   const transform = opts.transform ?? ((t: Tensor) => t);
   if (typeof transform !== 'function') throw new Error(`${fn}: transform must be a function, got ${describe(transform)}`);

@@ -6,7 +6,7 @@
 // both square roots come from the Jacobi eigenvalue iteration of symmetric matrices.
 import { shapeStr } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
-import { describe } from '../graph/validate.js';
+import { describe } from '../graph/args.js';
 
 /** n feature vectors of d values each, row-major. */
 export interface FeatureSet { data: ArrayLike<number>; n: number; d: number }

@@ -1,5 +1,5 @@
 // A grid of grayscale images (samples, reconstructions) as an RGBA image for encodePNG.
-import { checkOptions, checkInt, describe } from '../graph/validate.js';
+import { options, checkInt, describe } from '../graph/args.js';
 import type { Image } from '../train/plot.js';
 
 export interface GridOptions {
@@ -18,7 +18,7 @@ export interface GridOptions {
 export function imageGrid(data: ArrayLike<number>, n: number, height: number, width: number, opts: GridOptions = {}): Image {
   const fn = 'imageGrid';
   checkInt(fn, 'n', n, 1); checkInt(fn, 'height', height, 1); checkInt(fn, 'width', width, 1);
-  checkOptions(fn, opts, ['cols', 'pad', 'scale']);
+  options(fn, opts, ['cols', 'pad', 'scale']);
   if (!data || data.length !== n * height * width) throw new Error(`${fn}: data must hold n * height * width = ${n * height * width} values, got ${describe(data)}`);
   const cols = checkInt(fn, 'cols', opts.cols ?? Math.ceil(Math.sqrt(n)), 1);
   const pad = checkInt(fn, 'pad', opts.pad ?? 2, 0), scale = checkInt(fn, 'scale', opts.scale ?? 2, 1);

@@ -4,7 +4,7 @@
 import { shapeStr } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { randn } from '../graph/random.js';
-import { checkOptions, checkInt, describe } from '../graph/validate.js';
+import { options, checkInt, describe } from '../graph/args.js';
 import { checkTensor, checkShapeIs, checkChoice, checkRange } from './args.js';
 import { reconstructionNll, reduceBatch, type LikelihoodOptions, type Reduction } from './autoencoder.js';
 
@@ -23,7 +23,7 @@ function checkPosterior(fn: string, mu: unknown, logvar: unknown): [Tensor, Tens
 export function reparameterize(mu: Tensor, logvar: Tensor, opts: { eps?: Tensor } = {}): Tensor {
   const fn = 'reparameterize';
   const [m, lv] = checkPosterior(fn, mu, logvar);
-  checkOptions(fn, opts, ['eps']);
+  options(fn, opts, ['eps']);
   const eps = opts.eps === undefined ? randn(m.shape) : checkTensor(fn, 'eps', opts.eps);
   checkShapeIs(fn, 'eps', eps, m.shape, ' (the shape of mu)');
   return m.add(lv.mul(0.5).exp().mul(eps));
@@ -60,7 +60,7 @@ export function elbo(output: Tensor, x: Tensor, mu: Tensor, logvar: Tensor, opts
   const fn = 'elbo';
   checkTensor(fn, 'output', output); checkTensor(fn, 'x', x);
   const [m, lv] = checkPosterior(fn, mu, logvar);
-  checkOptions(fn, opts, ['likelihood', 'sigma', 'beta', 'reduction']);
+  options(fn, opts, ['likelihood', 'sigma', 'beta', 'reduction']);
   const beta = checkRange(fn, 'beta', opts.beta ?? 1, 0, Infinity);
   const reduction = checkChoice(fn, 'reduction', opts.reduction ?? 'mean', ['mean', 'sum', 'none'] as const);
   if (x.ndim < 1 || x.shape[0] !== m.shape[0]) throw new Error(`${fn}: x must have ${m.shape[0]} samples (the rows of mu), got shape ${shapeStr(x.shape)}`);
@@ -98,7 +98,7 @@ export function importanceWeightedBound(decode: (z: Tensor) => Tensor, x: Tensor
   if (typeof decode !== 'function') throw new Error(`${fn}: decode must be a function from latents to outputs, got ${describe(decode)}`);
   checkTensor(fn, 'x', x);
   const [m, lv] = checkPosterior(fn, mu, logvar);
-  checkOptions(fn, opts, ['likelihood', 'sigma', 'k', 'eps', 'reduction']);
+  options(fn, opts, ['likelihood', 'sigma', 'k', 'eps', 'reduction']);
   const reduction = checkChoice(fn, 'reduction', opts.reduction ?? 'mean', ['mean', 'sum', 'none'] as const);
   const [n, l] = m.shape;
   if (x.ndim < 1 || x.shape[0] !== n) throw new Error(`${fn}: x must have ${n} samples (the rows of mu), got shape ${shapeStr(x.shape)}`);

@@ -5,7 +5,7 @@
 import { shapeStr } from '../graph/ir.js';
 import { Tensor, tensor, concat, arange } from '../graph/tensor.js';
 import { randn } from '../graph/random.js';
-import { checkOptions, checkInt, describe } from '../graph/validate.js';
+import { options, checkInt, describe } from '../graph/args.js';
 import { Module } from '../layers/module.js';
 import { Linear, Sequential, ReLU } from '../layers/layers.js';
 import { checkTensor, checkShapeIs, checkChoice, checkRange } from './args.js';
@@ -39,7 +39,7 @@ function mlp(sizes: number[]): Sequential {
   return new Sequential(...layers);
 }
 
-export class VAE extends Module {
+export class VAE extends Module<[Tensor, Tensor, Tensor]> {
   readonly inputSize: number;
   readonly latent: number;
   readonly numClasses: number;
@@ -54,7 +54,7 @@ export class VAE extends Module {
   constructor(opts: VAEOptions = {}) {
     super();
     const fn = 'VAE';
-    checkOptions(fn, opts, ['inputSize', 'hidden', 'latent', 'numClasses', 'likelihood', 'sigma']);
+    options(fn, opts, ['inputSize', 'hidden', 'latent', 'numClasses', 'likelihood', 'sigma']);
     this.inputSize = checkInt(fn, 'inputSize', opts.inputSize ?? 784, 1);
     this.latent = checkInt(fn, 'latent', opts.latent ?? 20, 1);
     this.numClasses = checkInt(fn, 'numClasses', opts.numClasses ?? 0, 0);
@@ -113,14 +113,14 @@ export class VAE extends Module {
 
   /** The ELBO terms of a batch (mean nats per sample); loss = reconstruction + beta * kl. */
   loss(x: Tensor, opts: { y?: Labels; beta?: number } = {}): Elbo {
-    checkOptions('VAE.loss', opts, ['y', 'beta']);
+    options('VAE.loss', opts, ['y', 'beta']);
     const [out, mu, logvar] = this.forward(x, opts.y);
     return elbo(out, x, mu, logvar, { likelihood: this.likelihood, sigma: this.sigma, beta: opts.beta });
   }
 
   /** The importance-weighted bound on log p(x) with k samples (mean over the batch; -it is the NLL estimate). */
   importanceWeightedBound(x: Tensor, opts: { y?: Labels; k?: number; eps?: Tensor } = {}): Tensor {
-    checkOptions('VAE.importanceWeightedBound', opts, ['y', 'k', 'eps']);
+    options('VAE.importanceWeightedBound', opts, ['y', 'k', 'eps']);
     const [mu, logvar] = this.encode(x, opts.y);
     const k = opts.eps?.shape[0] ?? opts.k ?? 50;
     checkInt('VAE.importanceWeightedBound', 'k', k, 1);
@@ -136,7 +136,7 @@ export class VAE extends Module {
   sample(n: number, opts: { y?: Labels | number } = {}): Promise<Tensor> {
     const fn = 'VAE.sample';
     checkInt(fn, 'n', n, 1);
-    checkOptions(fn, opts, ['y']);
+    options(fn, opts, ['y']);
     const y = this.labels(fn, opts.y, n);
     return this.#samplers.run(`sample ${n} ${y ? y.dtype : ''}`, (...a) => this.mean(this.decode(randn(n, this.latent), a[0])), y ? [y] : []);
   }
@@ -148,7 +148,7 @@ export class VAE extends Module {
   interpolate(z0: Tensor, z1: Tensor, steps: number, opts: { y?: Labels | number } = {}): Promise<Tensor> {
     const fn = 'VAE.interpolate';
     checkInt(fn, 'steps', steps, 2);
-    checkOptions(fn, opts, ['y']);
+    options(fn, opts, ['y']);
     const ends = [['z0', z0], ['z1', z1]] as const;
     for (const [name, z] of ends) {
       checkTensor(fn, name, z);
