@@ -35,13 +35,14 @@ export type AnyModule = Module<unknown>;
  * (an LSTM is a Module<[Tensor, [Tensor, Tensor]]>).
  */
 export abstract class Module<Out = Tensor> {
-  #training = true;
+  /** a plain field, not #private: deepCopy (transformer.ts) copies modules field by field */
+  protected trainingMode = true;
   /** train or eval mode; a compiled function that reads it retraces when it changes */
   get training(): boolean {
-    guard(`${this.constructor.name}.training`, this.#training, () => this.#training);
-    return this.#training;
+    guard(`${this.constructor.name}.training`, this.trainingMode, () => this.trainingMode);
+    return this.trainingMode;
   }
-  set training(mode: boolean) { this.#training = mode; }
+  set training(mode: boolean) { this.trainingMode = mode; }
   /** registered buffers: field name -> persistent (in the state dict) */
   protected bufferNames = new Map<string, boolean>();
 
