@@ -314,8 +314,11 @@ describe('under kn.compile', () => {
     expect(f.stats().traces).toBe(1);
     expect(new Set(a).size).toBe(4);
     // one kernel does draws, gathers and normalize over the batch; besides it only tiny ones
-    // (today: the row and column source indices [N, 6], and one seed increment per draw)
-    expect(f.kernels().length).toBeLessThanOrEqual(6);
+    // (the row and column source indices [N, 6], the crop offsets' draw, which is a source op
+    // and so is recomputed inline in each kernel that reads it, and one increment of the
+    // generator's [key, draw] state per draw): measured 8 since the device generator
+    // (threefry.ts) replaced the salted hash, 6 before; folding the increments is issue 19's
+    expect(f.kernels().length).toBeLessThanOrEqual(8);
     kn.manualSeed(11);
     const g = kn.compile((x: kn.Tensor) => pipeline()(x));
     expect(await calls(g, 4)).toEqual(a);

@@ -22,6 +22,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { normalArray } from '../src/layers/random.js';
 import { expectClose as compare } from './compare.js';
 import * as R from '../src/layers/resample.js';
 import { interpolate, pad, unflatten, nearestSourceIndex, linearMatrix } from '../src/layers/resample.js';
@@ -199,7 +200,10 @@ describe('golden: under kn.compile', () => {
 // ------------------------------------------------------------------ behaviour beyond the goldens
 
 describe('interpolate and pad: structure and details', () => {
-  const x4 = () => kn.randn([2, 3, 4, 5]);
+  // host data, uploaded: the graphs below hold the op under test and a buffer, not a draw
+  const randn = (shape: number[], opts: { requiresGrad?: boolean } = {}) =>
+    kn.tensor(normalArray(shape.reduce((p, d) => p * d, 1)), shape, opts);
+  const x4 = () => randn([2, 3, 4, 5]);
 
   it('resampling by integer and small rational factors is views; other sizes a gather or a matmul', () => {
     const only = (t: kn.Tensor, allowed: string[]) => {
@@ -212,12 +216,12 @@ describe('interpolate and pad: structure and details', () => {
     expect(opsOf(interpolate(x4(), { size: [5, 7] })).has('indexSelect')).toBe(true);
     // bilinear x2 and x0.5: strided slices of the input extended by its edges, multiply-adds, interleaves
     for (const scaleFactor of [2, 0.5]) {
-      const ops = opsOf(interpolate(kn.randn([1, 2, 6, 8]), { scaleFactor, mode: 'bilinear' }));
+      const ops = opsOf(interpolate(randn([1, 2, 6, 8]), { scaleFactor, mode: 'bilinear' }));
       expect(!ops.has('matmul') && !ops.has('indexSelect'), [...ops].join()).toBe(true);
     }
     const bil = opsOf(interpolate(x4(), { size: [5, 7], mode: 'bilinear' }));
     expect(bil.has('matmul') && !bil.has('indexSelect')).toBe(true);
-    const same = kn.randn([1, 2, 3, 3]);
+    const same = randn([1, 2, 3, 3]);
     expect(interpolate(same, { size: 3, mode: 'bilinear' })).toBe(same);
     expect(interpolate(same, { scaleFactor: 1 })).toBe(same);
   });
@@ -227,7 +231,7 @@ describe('interpolate and pad: structure and details', () => {
       const ops = opsOf(pad(x4(), [2, 1, 1, 3], mode));
       expect([...ops].every((o) => ['slice', 'expand', 'reshape', 'concat', 'buffer'].includes(o)), `${mode}: ${[...ops].join()}`).toBe(true);
     }
-    const y = pad(kn.randn([1, 8, 30]), [3, 2], 'reflect');
+    const y = pad(randn([1, 8, 30]), [3, 2], 'reflect');
     const sizes: number[] = [];
     const walk = (n: any) => { if (n.op === 'indexSelect') sizes.push(n.inputs[0].shape[n.attrs.axis]); n.inputs.forEach(walk); };
     walk(y.node);
@@ -235,7 +239,7 @@ describe('interpolate and pad: structure and details', () => {
   });
 
   it('the default mode is nearest; alignCorners false equals alignCorners unset', async () => {
-    const x = kn.randn([1, 2, 3, 4]);
+    const x = randn([1, 2, 3, 4]);
     expect(Array.from(await interpolate(x, { size: [5, 6] }).data())).toEqual(Array.from(await interpolate(x, { size: [5, 6], mode: 'nearest' }).data()));
     const a = await interpolate(x, { scaleFactor: 1.5, mode: 'bilinear' }).data();
     const b = await interpolate(x, { scaleFactor: 1.5, mode: 'bilinear', alignCorners: false }).data();
@@ -251,11 +255,11 @@ describe('interpolate and pad: structure and details', () => {
     expect(Array.from(await pad(x, [0, 1], 'constant', -Infinity).data())).toEqual([1, 2, 3, -Infinity]);
     expect(pad(x, [0, 0])).toBe(x);
     // a zero-size pad leaves a constant-padded dim of 0 (PyTorch allows it)
-    expect(pad(kn.randn([2, 3]), [-3, 0]).shape).toEqual([2, 0]);
+    expect(pad(randn([2, 3]), [-3, 0]).shape).toEqual([2, 0]);
   });
 
   it('Unflatten: shape and gradient; unflatten with -1', async () => {
-    const x = kn.randn([2, 12], { requiresGrad: true });
+    const x = randn([2, 12], { requiresGrad: true });
     const m = new R.Unflatten(1, [3, 2, 2]);
     const y = m.call(x);
     expect(y.shape).toEqual([2, 3, 2, 2]);

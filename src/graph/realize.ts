@@ -97,7 +97,8 @@ export async function buildProgram(targets: Node[], persistent = false): Promise
   // one; the tuned kernel compiles in the background and replaces it in a persistent program
   // (and in the pipeline cache, for later eager reads) once ready.
   // A forced tiling (kn.debug.setTuning) runs as it is.
-  const slots = sched.groups.flatMap((group) => {
+  // a kernel whose outputs hold no elements has no work: it is not dispatched
+  const slots = sched.groups.filter((g) => g.outputs.some((o) => numel(o.shape) > 0)).flatMap((group) => {
     const { dispatches: best, choice } = lowerTuned(group, sched, ctx);
     const label = groupLabel(group);
     if (group.kind !== 'matmul' || choice?.source === 'forced') return best.map((d) => ({ best: d, quick: undefined as Dispatch | undefined, label, group, choice }));

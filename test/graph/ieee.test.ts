@@ -46,13 +46,14 @@ function build(c: Case, ins: Inputs): kn.Tensor {
   const d = c.dtype ?? 'float32';
   const m = (t: kn.Tensor, op: string, ...args: unknown[]) => (t as any)[op](...args) as kn.Tensor;
   switch (c.kind) {
-    case 'unary': return c.op === 'geluTanh' ? ins.of(c.x!, d).gelu('tanh') : m(ins.of(c.x!, d), c.op!);
+    case 'unary': return c.op === 'geluTanh' ? ins.of(c.x!, d).gelu({ approximate: 'tanh' }) : m(ins.of(c.x!, d), c.op!);
     case 'binary': return m(ins.of(G.pairs.a, d), c.op!, ins.of(G.pairs.b, d));
     case 'scalar': return m(ins.of(c.x!, d), c.op!, c.s);
     case 'self': { const x = ins.of(c.x!); return m(x, c.op!, x); }
     case 'clamp': return ins.of(c.x!).clamp(c.min, c.max);
     case 'nanToNum': return ins.of(c.x!, d).nanToNum(c.options);
-    case 'rows': return m(ins.of(G.rowInputs[c.input!]), c.op!, -1);
+    // max(dim) gives [values, indices]: amax/amin are the values alone
+    case 'rows': return m(ins.of(G.rowInputs[c.input!]), ({ max: 'amax', min: 'amin' } as Record<string, string>)[c.op!] ?? c.op!, -1);
     case 'crossEntropy': {
       const target = kn.tensor(c.target!, [c.target!.length], { dtype: 'int32' });
       ins.values.set(target.node, Float64Array.from(c.target!));
