@@ -1,5 +1,5 @@
-// Host-side random numbers for initialisation (seeded, reproducible); device-side randomness
-// (dropout) uses a counter-based hash seeded from here.
+// Host-side random numbers for initialisation and shuffling (seeded, reproducible); the device
+// generator (kn.rand, dropout) is graph/random.ts, seeded by the same kn.manualSeed.
 let s = 0x2545f491;
 
 export function manualSeed(seed: number): void { s = (seed >>> 0) ^ 0x2545f491; }
