@@ -5,6 +5,7 @@
 // the whole run. Pipelines are warmed by 3 steps read every step first. KILN_TUNING=off keeps
 // kernels at their default shapes, so runs compare.
 import * as kn from '../src/index.js';
+import { mlpProblem } from './mlp_problem.ts';
 
 const args = process.argv.slice(2);
 const si = args.indexOf('--steps');
@@ -13,12 +14,7 @@ const everies = args.length ? args.map(Number) : [1, 10, 50, 100];
 if (!(total > 0) || everies.some((n) => !(n > 0))) throw new Error('usage: npx tsx bench/eager_loop.ts [N ...] [--steps S]');
 
 await kn.init();
-kn.manualSeed(0);
-const model = new kn.nn.Sequential(new kn.nn.Linear(784, 128), new kn.nn.ReLU(), new kn.nn.Linear(128, 10));
-const opt = new kn.optim.Adam(model.parameters(), { lr: 1e-3 });
-const x = kn.randn([128, 784]);
-const y = kn.tensor(Int32Array.from({ length: 128 }, (_, i) => i % 10), [128], { dtype: 'int32' });
-await x.data();
+const { model, opt, x, y } = await mlpProblem();
 
 const step = () => {
   opt.zeroGrad();

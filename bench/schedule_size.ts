@@ -3,6 +3,7 @@
 // would compute (every pending assign and every unrealized live tensor), timed alone:
 //   npx tsx bench/schedule_size.ts [N ...]       (default 8 16 50)
 import * as kn from '../src/index.js';
+import { mlpProblem } from './mlp_problem.ts';
 import { state } from '../src/graph/state.js';
 import { readable } from '../src/graph/views.js';
 import type { Node } from '../src/graph/ir.js';
@@ -12,13 +13,7 @@ const sizes = process.argv.slice(2).map(Number);
 await kn.init();
 const maxBindings = kn.info().limits.maxStorageBuffersPerShaderStage;
 for (const n of sizes.length ? sizes : [8, 16, 50]) {
-  kn.manualSeed(0);
-  const model = new kn.nn.Sequential(new kn.nn.Linear(784, 128), new kn.nn.ReLU(), new kn.nn.Linear(128, 10));
-  const opt = new kn.optim.Adam(model.parameters(), { lr: 1e-3 });
-  const x = kn.randn([128, 784]);
-  const y = kn.tensor(Int32Array.from({ length: 128 }, (_, i) => i % 10), [128], { dtype: 'int32' });
-  await x.data();
-  await y.data();
+  const { model, opt, x, y } = await mlpProblem();
   for (let i = 0; i < n; i++) {
     opt.zeroGrad();
     kn.F.crossEntropy(model.forward(x), y).backward();

@@ -4,6 +4,8 @@
 // infinity. A loop of `if (!(r <= worst)) worst = r` lets a later finite ratio overwrite a NaN one;
 // here a non-finite mismatch has ratio Infinity, which nothing overwrites.
 
+import { expect } from 'vitest';
+
 export interface Tol { atol: number; rtol: number }
 
 /** |got - want| / (atol + rtol |want|) at one element; Infinity for a NaN or infinity mismatch. */
@@ -29,11 +31,11 @@ export function worstElement(got: ArrayLike<number>, want: ArrayLike<number>, to
  * naming the worst element. Returns the worst ratio (<= 1), for tests that report it.
  */
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tol, what = 'values'): number {
-  if (got.length !== want.length) throw new Error(`${what}: ${got.length} elements, expected ${want.length}`);
+  if (got.length !== want.length) expect.fail(`${what}: ${got.length} elements, expected ${want.length}`);
   const { ratio, index } = worstElement(got, want, tol);
   if (!(ratio <= 1)) {
     const g = got[index], w = want[index];
-    throw new Error(`${what}: element ${index} of ${want.length} is ${g}, expected ${w} (|diff| ${Math.abs(g - w)}, ` +
+    expect.fail(`${what}: element ${index} of ${want.length} is ${g}, expected ${w} (|diff| ${Math.abs(g - w)}, ` +
       `${ratio.toExponential(2)}x the tolerance ${tol.atol} + ${tol.rtol}*|expected|)`);
   }
   return ratio;
