@@ -21,10 +21,10 @@
 //     roundings of float32 values that differ in the last bit can differ by an f16 ulp, so
 //     parameters after 4 steps agree within 1e-4 absolute (lr 1e-2 times a relative 1e-2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { castValue } from '../src/graph/dtype.js';
 import { normalArray } from '../src/layers/random.js';
+import { loadGolden } from './golden.js';
 
 beforeAll(async () => { await kn.init(); });
 afterAll(() => kn.shutdown());
@@ -243,7 +243,7 @@ describe('kn.compile and autocast', () => {
 // ---------------------------------------------------------------- GradScaler
 
 interface T { shape: number[]; data: (number | string)[] }
-const golden = JSON.parse(readFileSync(new URL('./golden/grad_scaler.json', import.meta.url), 'utf8'));
+const golden = loadGolden('grad_scaler.json');
 const num = (v: number | string) => (typeof v === 'number' ? v : v === 'nan' ? NaN : v === 'inf' ? Infinity : -Infinity);
 const fromGolden = (t: T, opts: { requiresGrad?: boolean } = {}) => kn.tensor(Float32Array.from(t.data, num), t.shape, opts);
 const RTOL = 1e-5, ATOL = 2e-6;

@@ -20,15 +20,15 @@
 // SwiftShader: golden out 0.08, dq 0.12, dk 0.07, dv 0.08; float64 reference (seq 127 and 7,
 // all-masked row, dropout) out 0.06, dq 0.05, dk 0.06, dv 0.05.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { expectClose as compare } from './compare.js';
 import { evaluateReference } from '../src/graph/reference.js';
 import { attentionComposite } from '../src/layers/attention.js';
 import { Leaves } from './graph/helpers.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: (number | boolean | null)[] }
-const golden = JSON.parse(readFileSync(new URL('./golden/attention.json', import.meta.url), 'utf8'));
+const golden = loadGolden('attention.json');
 
 const RTOL = 1e-5, ATOL = 5e-7;
 const F = kn.F;

@@ -20,12 +20,12 @@
 // The CNN: losses at RTOL 1e-5 / ATOL 2e-6 (WGSL log/exp, as golden.test.ts), parameters after
 // each step at RTOL 1e-5 / ATOL 2e-6 (lr times float32 gradients); measured worst 0.01.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { expectClose as compare } from './compare.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const load = (f: string) => JSON.parse(readFileSync(new URL(`./golden/${f}`, import.meta.url), 'utf8'));
+const load = loadGolden;
 const convJson = load('conv.json');
 const poolJson = load('conv_pool.json');
 const cnnJson = load('conv_cnn.json');

@@ -13,13 +13,13 @@
 // size <= 3 for host tables; 2e-5 for the tensor-positions path (WGSL sin/cos of float32
 // angles up to ~20 rad).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { assign } from '../src/graph/tensor.js';
 import { embedding, Embedding, SinusoidalPositionalEncoding, LearnedPositionalEmbedding, rotaryEmbedding, RotaryEmbedding, sinusoidalTable } from '../src/layers/embedding.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const G = JSON.parse(readFileSync(new URL('./golden/embedding.json', import.meta.url), 'utf8'));
+const G = loadGolden('embedding.json');
 const f32 = (t: T, opts: { requiresGrad?: boolean } = {}) => kn.tensor(Float32Array.from(t.data), t.shape, opts);
 const i32 = (t: T) => kn.tensor(Int32Array.from(t.data), t.shape, { dtype: 'int32' });
 const arr = async (t: kn.Tensor) => Array.from(await t.data());

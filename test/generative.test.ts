@@ -11,12 +11,12 @@
 // covariances are singular and both sides take square roots of rounding-sized eigenvalues.
 // expectClose fails on a NaN anywhere (JSON holds none).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { expectClose, type Tol } from './compare.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const golden = JSON.parse(readFileSync(new URL('./golden/vae.json', import.meta.url), 'utf8'));
+const golden = loadGolden('vae.json');
 const TOL: Tol = { rtol: 1e-5, atol: 2e-6 };
 const G = kn.generative;
 

@@ -11,11 +11,11 @@
 // log-sum-exp land, and gradients chain a few such values. Measured on SwiftShader: every
 // case passes at rtol 1e-5/atol 1e-6; the worst is BCE (|diff| ~2e-7 at loss 0.004).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const load = (f: string) => JSON.parse(readFileSync(new URL(`./golden/${f}`, import.meta.url), 'utf8'));
+const load = loadGolden;
 const linearJson = load('linear.json');
 const ceJson = load('cross_entropy.json');
 const mlpJson = load('mlp_step.json');

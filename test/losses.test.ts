@@ -7,13 +7,13 @@
 // dozen terms) and atol 2e-6 (WGSL's log/exp promise an absolute error near 2^-21, and
 // gradients chain a few such values). NaN anywhere fails (JSON holds no NaN).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { expectArrayClose } from './graph/helpers.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
 interface Case { name: string; fn: string; args: { name: string; kind: string; tensor: T }[]; options: Record<string, any>; loss: T; r: T | null; grads: Record<string, T | null> }
-const golden = JSON.parse(readFileSync(new URL('./golden/losses.json', import.meta.url), 'utf8'));
+const golden = loadGolden('losses.json');
 const TOL = { rtol: 1e-5, atol: 2e-6 };
 
 const f32 = (t: T, opts: { requiresGrad?: boolean } = {}) => kn.tensor(Float32Array.from(t.data), t.shape, opts);

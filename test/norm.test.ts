@@ -17,12 +17,12 @@
 // Running statistics are convex combinations of such means/variances: same tolerance.
 // The worst measured ratio err / allowed per family is printed at the end of the run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { expectClose as compare } from './compare.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const G = JSON.parse(readFileSync(new URL('./golden/norm.json', import.meta.url), 'utf8'));
+const G = loadGolden('norm.json');
 
 const RTOL = 1e-5, ATOL = 4e-6;
 const worst: Record<string, number> = {};

@@ -12,11 +12,11 @@
 //           SwiftShader: every config passes at RTOL 1e-6, ATOL 1e-6; the worst element is
 //           2.3e-7 off (Adam, 0.weight[6] after step 0).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const golden = JSON.parse(readFileSync(new URL('./golden/optim.json', import.meta.url), 'utf8'));
+const golden = loadGolden('optim.json');
 
 const LOSS_RTOL = 1e-5, LOSS_ATOL = 2e-6;
 const PARAM_RTOL = 1e-5, PARAM_ATOL = 2e-6;

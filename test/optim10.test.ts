@@ -25,14 +25,14 @@
 //     terms near 0.
 //   save/load against an uninterrupted run: exact (the same kernels on the same values).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import * as optimSrc from '../src/train/optim.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
 type Json = Record<string, any>;
-const base = JSON.parse(readFileSync(new URL('./golden/optim.json', import.meta.url), 'utf8'));
-const golden = JSON.parse(readFileSync(new URL('./golden/optim10.json', import.meta.url), 'utf8'));
+const base = loadGolden('optim.json');
+const golden = loadGolden('optim10.json');
 const configs: Json[] = golden.configs;
 const STEPS = 10;
 const AFTER = golden.stateAfter as number;

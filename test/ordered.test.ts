@@ -1,12 +1,12 @@
 // cumsum, cumprod, sort, argsort, topk, scatter, scatterAdd and indexAdd against PyTorch's
 // values and gradients (test/golden/gen_ordered.py), plus the float64 references of the row ops
 // and argument errors.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kn from '../src/index.js';
 import * as O from '../src/graph/ordered.js';
 import { expectClose } from './compare.js';
 import { Leaves, expectMatchesReference } from './graph/helpers.js';
+import { loadGolden } from './golden.js';
 
 beforeAll(async () => { await kn.init(); });
 afterAll(() => kn.shutdown());
@@ -16,7 +16,7 @@ interface Case {
   dtype?: 'int32'; descending?: boolean; k?: number; largest?: boolean; index?: number[][] | number[];
   src?: number[]; srcShape?: number[]; value?: number; alpha?: number; w?: number[]; grads?: number[][];
 }
-const golden = JSON.parse(readFileSync(new URL('./golden/ordered.json', import.meta.url), 'utf8')) as { count: number; cases: Case[] };
+const golden = loadGolden('ordered.json') as { count: number; cases: Case[] };
 const num = (v: number | string) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v));
 const tol = { atol: 1e-5, rtol: 1e-5 };
 const arr = async (t: kn.Tensor) => Array.from(await t.data());

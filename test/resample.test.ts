@@ -20,15 +20,15 @@
 // or more, far outside this. The worst element of each quantity, as a fraction of its
 // tolerance, is printed at the end; measured on SwiftShader: y 0.03, gradX 0.05.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { normalArray } from '../src/layers/random.js';
 import { expectClose as compare } from './compare.js';
 import * as R from '../src/layers/resample.js';
 import { interpolate, pad, unflatten, nearestSourceIndex, linearMatrix } from '../src/layers/resample.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const golden = JSON.parse(readFileSync(new URL('./golden/resample.json', import.meta.url), 'utf8'));
+const golden = loadGolden('resample.json');
 
 const RTOL = 1e-5, ATOL = 1e-6;
 const f32 = (t: T, opts: { requiresGrad?: boolean } = {}) => kn.tensor(Float32Array.from(t.data), t.shape, opts);

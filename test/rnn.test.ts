@@ -18,13 +18,13 @@
 // RTOL = ATOL = 4e-6 (~30 ulps of the tensor's scale: T*L*few ulps, with T = 7, L = 2). Measured
 // worst: ~0.1 of that. The worst ratio err / allowed per family is printed at the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { expectClose as compare } from './compare.js';
 import { RNN, LSTM, GRU } from '../src/layers/rnn.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
-const G = JSON.parse(readFileSync(new URL('./golden/rnn.json', import.meta.url), 'utf8'));
+const G = loadGolden('rnn.json');
 
 const RTOL = 4e-6, ATOL = 4e-6;
 const worst: Record<string, number> = {};

@@ -10,14 +10,14 @@
 // (CosineAnnealingLR, LinearLR) carry such a bit along a few dozen steps. Measured: the worst
 // relative difference over all cases is 8.3e-16 (printed by the last golden test).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import {
   LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR, ReduceLROnPlateau,
 } from '../src/train/schedulers.js';
 import type { Optimizer } from '../src/train/optim.js';
+import { loadGolden } from './golden.js';
 
-const golden = JSON.parse(readFileSync(new URL('./golden/schedulers.json', import.meta.url), 'utf8'));
+const golden = loadGolden('schedulers.json');
 const RTOL = 1e-12;
 
 interface Spec { scheduler: string; args: any[]; options: Record<string, any> }

@@ -6,12 +6,12 @@
 // as test/golden.test.ts (float32 on both sides; only summation order and the device's
 // exp/log differ). Integer and bool outputs must match exactly. A NaN anywhere fails.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
 interface Case { name: string; inputs: Record<string, T>; outputs: T[]; r: T[]; grads: Record<string, T> | null }
-const golden = JSON.parse(readFileSync(new URL('./golden/surface.json', import.meta.url), 'utf8')) as { cases: Case[] };
+const golden = loadGolden('surface.json') as { cases: Case[] };
 
 const RTOL = 1e-5, ATOL = 1e-6;
 type In = Record<string, kn.Tensor>;

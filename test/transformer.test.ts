@@ -17,16 +17,16 @@
 // layer order is off by O(1)). Measured worst: 0.06 of that (Transformer gradients). The worst
 // ratio err / allowed per family is printed at the end. Cost: ~28 s of CPU for the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../src/index.js';
 import { expectClose as compare } from './compare.js';
 import {
   MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, Transformer,
 } from '../src/layers/transformer.js';
+import { loadGolden } from './golden.js';
 
 interface T { shape: number[]; data: number[] }
 interface Mask { dtype: 'bool' | 'float32'; shape: number[]; data: (number | boolean)[] }
-const G = JSON.parse(readFileSync(new URL('./golden/transformer.json', import.meta.url), 'utf8'));
+const G = loadGolden('transformer.json');
 
 const RTOL = 2e-5, ATOL = 2e-5;
 const worst: Record<string, number> = {};

@@ -34,6 +34,8 @@ export function checkDtype(op: string, t: Tensor, accepts: 'float' | 'numeric' |
   }
 }
 
+export interface VarOptions { correction?: number; unbiased?: boolean }
+
 export class Tensor {
   #grad: Tensor | null = null;
   /** the values data() last read, while the tensor still holds that node (for printing) */
@@ -281,15 +283,24 @@ export class Tensor {
     const n = axes.reduce((p, a) => p * this.shape[a], 1);
     return this.sum(axes, keepdim).div(n);
   }
-  /** Unbiased (correction 1) by default, as torch.var. */
-  var(dim?: number | number[], keepdim = false, { correction = 1 }: { correction?: number; unbiased?: boolean } = {}): Tensor {
-    checkDtype('var', this, 'float');
-    const axes = normAxes(dim, this.ndim, 'var');
+  /**
+   * Variance with Bessel's correction by default (correction 1), as torch.var;
+   * `{unbiased: false}` is `{correction: 0}` (PyTorch's older spelling).
+   */
+  var(dim?: number | number[], keepdim = false, opts?: VarOptions, fn = 'var'): Tensor {
+    checkDtype(fn, this, 'float');
+    const { correction: c, unbiased } = options(fn, opts, ['correction', 'unbiased']);
+    if (c !== undefined && unbiased !== undefined) throw argError(fn, 'give correction or unbiased, not both');
+    if (unbiased !== undefined && typeof unbiased !== 'boolean') throw argError(fn, `unbiased must be a boolean, got ${describe(unbiased)}`);
+    const correction = unbiased === undefined ? (c === undefined ? 1 : checkNumber(fn, 'correction', c)) : Number(unbiased);
+    if (correction < 0) throw argError(fn, `correction must be >= 0, got ${correction}`);
+    const axes = normAxes(dim, this.ndim, fn);
     const n = axes.reduce((p, a) => p * this.shape[a], 1);
     const d = this.sub(this.mean(axes, true));
+    // n <= correction divides by 0 as PyTorch does (inf, or NaN for a zero sum)
     return d.mul(d).sum(axes, keepdim).div(Math.max(n - correction, 0));
   }
-  std(dim?: number | number[], keepdim = false, opts: { correction?: number } = {}): Tensor { return this.var(dim, keepdim, opts).sqrt(); }
+  std(dim?: number | number[], keepdim = false, opts?: VarOptions): Tensor { return this.var(dim, keepdim, opts, 'std').sqrt(); }
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const axes = normAxes(dim, this.ndim, 'logsumexp');
     // as PyTorch: an infinite max is not subtracted (all -inf gives -inf, a +inf gives +inf)

@@ -29,6 +29,8 @@ import math
 import os
 
 import torch
+
+from golden_json import with_counts
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -159,7 +161,7 @@ def main():
     pairs = {"a": T(torch.tensor([p for p in SPECIAL for _ in SPECIAL])), "b": T(torch.tensor([q for _ in SPECIAL for q in SPECIAL]))}
     rows = {k: T(v) for k, v in ROW_INPUTS.items()}
     obj = {"torchVersion": torch.__version__, "count": len(cs), "pairs": pairs, "rowInputs": rows, "cases": cs}
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(with_counts(obj), separators=(",", ":"), allow_nan=False)
     with open(os.path.join(HERE, "ieee.json"), "w") as f:
         f.write(text + "\n")
     print(f"wrote ieee.json: {len(cs)} cases, {len(text) / 1024:.1f} KB")

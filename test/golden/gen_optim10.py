@@ -14,6 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from golden_json import with_counts
+
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float32)
 
@@ -168,7 +170,7 @@ def main():
         "stateAfter": STATE_AFTER,
         "configs": configs,
     }
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(with_counts(obj), separators=(",", ":"), allow_nan=False)
     with open(os.path.join(HERE, "optim10.json"), "w") as f:
         f.write(text + "\n")
     print(f"wrote optim10.json: {len(text) / 1024:.1f} KB")

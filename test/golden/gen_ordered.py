@@ -3,6 +3,7 @@
 # python3-torch: /usr/bin/python3 test/golden/gen_ordered.py
 import json, math, os
 import torch
+from golden_json import with_counts
 
 torch.manual_seed(0)
 cases = []
@@ -97,5 +98,5 @@ add('indexAdd dim 1', 'indexAdd', xi3, [xi3.index_add(1, ii3, srci3)], dim=1, in
 
 out = os.path.join(os.path.dirname(__file__), 'ordered.json')
 with open(out, 'w') as f:
-    json.dump({'torch': torch.__version__, 'count': len(cases), 'cases': cases}, f)
+    json.dump(with_counts({'torch': torch.__version__, 'count': len(cases), 'cases': cases}), f)
 print(f'{out}: {len(cases)} cases')

@@ -25,6 +25,8 @@ import re
 import warnings
 
 import torch
+
+from golden_json import with_counts
 from torch.optim import lr_scheduler as L
 
 warnings.simplefilter("ignore")  # "lr_scheduler.step() before optimizer.step()": there is no training here
@@ -192,7 +194,7 @@ def main():
         "description": "torch.optim.lr_scheduler learning rates per group after construction and after each step(); see gen_schedulers.py",
         "cases": cases,
     }
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(with_counts(obj), separators=(",", ":"), allow_nan=False)
     with open(os.path.join(HERE, "schedulers.json"), "w") as f:
         f.write(text + "\n")
     print(f"schedulers.json: {len(cases)} cases, {len(text)} bytes")

@@ -44,10 +44,16 @@ def S(t):
     return flat(t.detach().cpu().reshape(1))[0]
 
 
+def with_counts(obj):
+    """obj with "counts": the length of each top-level list, which test/golden.ts checks on
+    load (an emptied or truncated list of cases must fail, not pass with nothing checked)."""
+    return {**obj, "counts": {k: len(v) for k, v in obj.items() if isinstance(v, list)}}
+
+
 def write(name, obj):
-    """Compact JSON next to the generators, with a fixed key order (as built)."""
+    """Compact JSON next to the generators, with a fixed key order (as built), and counts."""
     path = os.path.join(HERE, name)
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(with_counts(obj), separators=(",", ":"), allow_nan=False)
     with open(path, "w") as f:
         f.write(text + "\n")
     print(f"wrote {name}: {len(text) / 1024:.1f} KB")

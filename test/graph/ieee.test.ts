@@ -5,11 +5,11 @@
 // special value; finite ones within each op's usual tolerance (ops.test.ts's TRANSC, sin/cos
 // its 2^-11; float16 one float16 ulp).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as kn from '../../src/index.js';
 import type { Node } from '../../src/graph/ir.js';
 import { evaluateReference } from '../../src/graph/reference.js';
 import { expectClose, type Tol } from '../compare.js';
+import { loadGolden } from '../golden.js';
 
 type Value = number | 'nan' | 'inf' | '-inf';
 interface T { shape: number[]; data: Value[] }
@@ -17,7 +17,7 @@ interface Case {
   kind: string; op?: string; dtype?: kn.DType; x?: T; s?: number; min?: number; max?: number;
   input?: string; target?: number[]; options?: object; want: T;
 }
-const G = JSON.parse(readFileSync(new URL('../golden/ieee.json', import.meta.url), 'utf8'));
+const G = loadGolden('ieee.json');
 const CASES: Case[] = G.cases;
 
 const num = (v: Value): number => (typeof v === 'number' ? v : v === 'nan' ? NaN : v === 'inf' ? Infinity : -Infinity);
