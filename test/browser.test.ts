@@ -9,7 +9,7 @@ beforeAll(async () => { chrome = await launchChromium(); });
 afterAll(async () => { await chrome?.close(); });
 
 describe('headless Chromium', () => {
-  it('trains an MLP from the ES module bundle: loss falls below 0.3', async () => {
+  it('trains an MLP from the ES module bundle: loss falls below 0.03', async () => {
     const { page, errors } = await watchedPage(chrome.browser);
     await page.goto(`${chrome.origin}/test/browser/mlp.html`);
     await page.waitForFunction('window.result !== undefined', { timeout: 240_000 });
@@ -18,11 +18,12 @@ describe('headless Chromium', () => {
     expect(errors).toEqual([]);
     const losses = result.losses!;
     expect(losses[0]).toBeGreaterThan(0.8); // ~ln(4) for an untrained 4-class model
-    // measured: 1.44 -> 0.003 after 60 Adam steps at lr 1e-2; 0.3 leaves room for adapter differences
-    expect(losses[losses.length - 1]).toBeLessThan(0.3);
+    // measured: 1.44 -> 0.003 after 60 Adam steps at lr 1e-2; 10x leaves room for another
+    // adapter's rounding, not for a model that stopped learning
+    expect(losses[losses.length - 1]).toBeLessThan(0.03);
   });
 
-  it('trains the 784-256-256-10 MLP on a Fashion-MNIST subset: loss falls below 0.65, held-out accuracy passes 70%', async () => {
+  it('trains the 784-256-256-10 MLP on a Fashion-MNIST subset: loss falls below 0.58, held-out accuracy passes 75%', async () => {
     const { page, errors } = await watchedPage(chrome.browser);
     await page.goto(`${chrome.origin}/test/browser/fashion.html`);
     await page.waitForFunction('window.ready === true');
@@ -40,7 +41,7 @@ describe('headless Chromium', () => {
     // measured: epoch losses 1.26, 0.66, 0.53 and 77.9% held out (unshuffled batches); the same
     // bounds as test/fashion_mnist.test.ts in Node
     expect(r.epochLoss[0]).toBeGreaterThan(r.epochLoss[2]);
-    expect(r.epochLoss[2]).toBeLessThan(0.65);
-    expect(r.acc).toBeGreaterThan(0.7);
+    expect(r.epochLoss[2]).toBeLessThan(0.58);
+    expect(r.acc).toBeGreaterThan(0.75);
   });
 });

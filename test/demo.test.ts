@@ -14,6 +14,21 @@ let chrome: Chromium;
 beforeAll(async () => { chrome = await launchChromium(); });
 afterAll(async () => { await chrome?.close(); });
 
+/** A page's training is as fast as the machine; its tests bound only a hang (vitest's timeout). */
+const HANG = 900_000;
+
+/**
+ * window.demo once the page has set it, polled (one waitForFunction call would outlast
+ * puppeteer's protocol timeout, 180 s); no deadline of its own, so no machine is too slow.
+ */
+async function finished<D>(p: Page): Promise<D> {
+  for (;;) {
+    const r = await p.evaluate('window.demo') as D | undefined;
+    if (r !== undefined) return r;
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+}
+
 /** Distinct colours in a PNG screenshot (8-bit RGB/RGBA, filter bytes skipped roughly). */
 function colourCount(png: Uint8Array): number {
   let off = 8;
@@ -41,19 +56,19 @@ describe('demo/train.html', () => {
     const { page, errors } = await watchedPage(chrome.browser);
     await page.setViewport({ width: 800, height: 600 });
     await page.goto(`${chrome.origin}/demo/train.html`);
-    await page.waitForFunction('window.demo !== undefined', { timeout: 240_000 });
-    const r = await page.evaluate('window.demo') as { losses?: number[]; accuracy?: number; error?: string };
+    const r = await finished<{ losses?: number[]; accuracy?: number; error?: string }>(page);
     expect(r.error).toBeUndefined();
     expect(errors).toEqual([]);
     const readout = await page.$eval('#readout', (e) => e.textContent ?? '');
     expect(readout).toMatch(/loss [\d.]+ → [\d.]+, accuracy [\d.]+%/);
     // measured: loss 1.1 -> 0.02, 100% of the 512 training points after 150 steps
-    expect(r.losses![r.losses!.length - 1]).toBeLessThan(0.3 * r.losses![0]);
-    expect(r.accuracy!).toBeGreaterThan(0.9);
+    expect(r.losses![0]).toBeGreaterThan(0.5);
+    expect(r.losses![r.losses!.length - 1]).toBeLessThan(0.1);
+    expect(r.accuracy!).toBeGreaterThan(0.97);
     const shot = await page.screenshot({ type: 'png' });
     // a blank page has one or two colours; text, axes and the loss line give many more
     expect(colourCount(new Uint8Array(shot))).toBeGreaterThan(10);
-  });
+  }, HANG);
 });
 
 describe('demo/gpt.html', () => {
@@ -61,32 +76,29 @@ describe('demo/gpt.html', () => {
     const { page, errors } = await watchedPage(chrome.browser);
     await page.setViewport({ width: 800, height: 800 });
     await page.goto(`${chrome.origin}/demo/gpt.html`);
-    // polled from here: one waitForFunction call would outlast puppeteer's protocol timeout (180 s)
-    type Demo = { losses?: number[]; sample?: string; error?: string };
-    let r: Demo | undefined;
-    for (const end = Date.now() + 280_000; !r && Date.now() < end;) {
-      await new Promise((done) => setTimeout(done, 2000));
-      r = await page.evaluate('window.demo') as Demo | undefined;
-    }
-    expect(r, `the page did not finish within 280 s; it shows: ${await page.$eval('#readout', (e) => e.textContent)}`).toBeDefined();
-    if (!r) return;
+    const r = await finished<{ losses?: number[]; sample?: string; error?: string }>(page);
     expect(r.error).toBeUndefined();
     expect(errors).toEqual([]);
     const readout = await page.$eval('#readout', (e) => e.textContent ?? '');
     expect(readout).toMatch(/loss [\d.]+ → [\d.]+ in \d+ steps/);
     console.log(`demo/gpt.html: ${readout}\n${r.sample}`);
     // the loss starts near ln(73) = 4.29 (a uniform guess over the alphabet) or above; the mean
-    // of the last 20 of the 60 steps must be well below it
+    // of the last 20 of the 60 steps must beat a unigram model of the corpus (its entropy,
+    // 3.15 nats), which knows only how often each character occurs (measured: the last step
+    // 2.67)
+    const text = readFileSync('demo/data/alice.txt', 'utf8'), counts = new Map<string, number>();
+    for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const unigram = [...counts.values()].reduce((h, k) => h - (k / text.length) * Math.log(k / text.length), 0);
     const l = r.losses!, tail = l.slice(-20).reduce((a, b) => a + b) / 20;
     expect(l[0]).toBeGreaterThan(3.5);
-    expect(tail).toBeLessThan(0.8 * l[0]);
-    const alphabet = new Set(readFileSync('demo/data/alice.txt', 'utf8'));
+    expect(tail).toBeLessThan(unigram - 0.15);
+    const alphabet = new Set(text);
     expect(r.sample!.length).toBeGreaterThan(100);
     expect([...r.sample!].every((c) => alphabet.has(c))).toBe(true);
     expect(await page.$eval('#sample', (e) => e.textContent ?? '')).toBe(r.sample);
     const shot = await page.screenshot({ type: 'png' });
     expect(colourCount(new Uint8Array(shot))).toBeGreaterThan(10);
-  }, 300_000);
+  }, HANG);
 });
 
 describe('demo/fashion.html', () => {
@@ -96,15 +108,6 @@ describe('demo/fashion.html', () => {
   let trainedProbs: number[] | undefined; // the trained model's probabilities for test image 2000, as redrawn
   let errors: string[] = [];
 
-  /** Polls window.demo (one waitForFunction call would outlast puppeteer's protocol timeout, 180 s). */
-  async function finished(p: Page, seconds: number): Promise<Demo | undefined> {
-    let r: Demo | undefined;
-    for (const end = Date.now() + seconds * 1000; !r && Date.now() < end;) {
-      await new Promise((done) => setTimeout(done, 1000));
-      r = await p.evaluate('window.demo') as Demo | undefined;
-    }
-    return r;
-  }
   const probabilities = async () => {
     await page!.evaluate('window.demo.idle()');
     return await page!.evaluate('window.demo.probabilities()') as number[] | null;
@@ -114,9 +117,8 @@ describe('demo/fashion.html', () => {
     ({ page, errors } = await watchedPage(chrome.browser));
     await page.setViewport({ width: 800, height: 1000 });
     await page.goto(`${chrome.origin}/demo/fashion.html`);
-    const r = await finished(page, 200);
-    expect(r, `the page did not finish within 200 s; it shows: ${await page.$eval('#readout', (e) => e.textContent)}`).toBeDefined();
-    expect(r!.error).toBeUndefined();
+    const r = await finished<Demo>(page);
+    expect(r.error).toBeUndefined();
     expect(errors).toEqual([]);
     const readout = await page.$eval('#readout', (e) => e.textContent ?? '');
     const accuracy = await page.$eval('#accuracy', (e) => e.textContent ?? '');
@@ -136,7 +138,7 @@ describe('demo/fashion.html', () => {
     expect(r!.testAccuracy!).toBeGreaterThan(0.82);
     const shot = await page.screenshot({ type: 'png' });
     expect(colourCount(new Uint8Array(shot))).toBeGreaterThan(10);
-  }, 240_000);
+  }, HANG);
 
   it('draw panel: a mouse-drawn pair of trousers gets 10 probabilities summing to 1 and a class; redrawn test images mostly get their labels', async () => {
     if (!page) throw new Error('the training test above did not open the page');
@@ -199,15 +201,15 @@ describe('demo/fashion.html', () => {
     // same browser profile and origin as the training test, so the same origin-private file system
     const { page: p, errors: errs } = await watchedPage(chrome.browser);
     await p.goto(`${chrome.origin}/demo/fashion.html`);
-    await p.waitForSelector('#use-saved:not([hidden])', { timeout: 60_000 });
+    while (!await p.$('#use-saved:not([hidden])')) await new Promise((done) => setTimeout(done, 500));
     const offer = await p.$eval('#use-saved', (e) => e.textContent ?? '');
     expect(offer).toMatch(new RegExp(`^skip training: use the model saved .* \\(400 steps, ${(trained.testAccuracy! * 100).toFixed(1)}% test accuracy\\)$`));
     await p.click('#use-saved');
-    const r = await finished(p, 60);
+    const r = await finished<Demo>(p);
     expect(r?.error).toBeUndefined();
     expect(r!.source).toBe('saved');
-    expect(r!.losses!.length).toBeLessThan(400);
-    expect(await p.$eval('#readout', (e) => e.textContent)).toMatch(/^training stopped after \d+ steps: using the model saved .* after 400 steps$/);
+    expect(r!.losses).toEqual([]);
+    expect(await p.$eval('#readout', (e) => e.textContent)).toMatch(/^using the model saved .* after 400 steps$/);
     // the same weights: the same accuracy on the same 2,000 images, the same answer for a drawing
     expect(r!.testAccuracy).toBe(trained.testAccuracy);
     await p.evaluate('window.demo.drawTestImage(2000)');
@@ -216,7 +218,7 @@ describe('demo/fashion.html', () => {
     q.forEach((v, i) => expect(v).toBeCloseTo(trainedProbs![i], 5));
     expect(errs).toEqual([]);
     await p.close();
-  }, 90_000);
+  }, HANG);
 
   it('names the missing file and the Debian package when the dataset is not there', async () => {
     const { page: p, errors: errs } = await watchedPage(chrome.browser);
@@ -226,14 +228,14 @@ describe('demo/fashion.html', () => {
       else req.continue();
     });
     await p.goto(`${chrome.origin}/demo/fashion.html`);
-    const r = await finished(p, 60);
+    const r = await finished<Demo>(p);
     expect(r?.error).toMatch(/t10k-labels-idx1-ubyte\.gz is missing/);
     expect(await p.$eval('#readout', (e) => e.textContent)).toMatch(
       /^error: Fashion-MNIST file t10k-labels-idx1-ubyte\.gz is missing .*install Debian's package dataset-fashion-mnist/);
     // the browser reports the 404 itself as a console error; nothing else may fail
     expect(errs.filter((e) => !/404/.test(e))).toEqual([]);
     await p.close();
-  }, 90_000);
+  }, HANG);
 });
 
 describe('demo/draw_pad.js: a drawing is prepared as Fashion-MNIST prepared its images', () => {

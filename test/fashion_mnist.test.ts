@@ -9,7 +9,7 @@ beforeAll(async () => { await kn.init(); kn.manualSeed(0); });
 afterAll(() => kn.shutdown());
 
 describe('Fashion-MNIST subset', () => {
-  it('784-256-256-10 MLP: training loss falls below 0.65 and held-out accuracy passes 70% in 3 epochs of 2048 images', async () => {
+  it('784-256-256-10 MLP: training loss falls below 0.58 and held-out accuracy passes 75% in 3 epochs of 2048 images', async () => {
     const { train, test } = loadFashionMNIST();
     const n = 2048, f = train.featureSize;
     const subset = { x: train.x.subarray(0, n * f), y: train.y.subarray(0, n), n, featureSize: f };
@@ -32,8 +32,8 @@ describe('Fashion-MNIST subset', () => {
     // measured (seeded, SwiftShader): epoch losses 1.25, 0.65, 0.51 and 79.6% held out; the
     // bounds leave room for another adapter's float32 rounding, not for a model that stopped learning
     expect(epochLoss[0]).toBeGreaterThan(epochLoss[2]);
-    expect(epochLoss[2]).toBeLessThan(0.65);
-    expect(acc).toBeGreaterThan(0.7);
+    expect(epochLoss[2]).toBeLessThan(0.58);
+    expect(acc).toBeGreaterThan(0.75);
     expect(step.stats().traces).toBe(1);
   });
 });

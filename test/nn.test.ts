@@ -225,7 +225,7 @@ describe('Flatten, parameters(), train()/eval()', () => {
 });
 
 describe('an MLP learns', () => {
-  it('two Gaussian blobs in 2-D, 40 compiled Adam steps: loss falls below 0.01, accuracy 100%', async () => {
+  it('two Gaussian blobs in 2-D, 40 compiled Adam steps: loss falls below 1e-4, accuracy 100%', async () => {
     kn.manualSeed(1);
     // 128 points: class 0 around (-1.5, -1.5), class 1 around (1.5, 1.5), sd 0.5
     const n = 32;
@@ -251,13 +251,13 @@ describe('an MLP learns', () => {
     expect(step.stats().traces).toBe(1);
     // measured on SwiftShader with seed 1: 0.54 at step 0, 1e-6 after 40 steps
     expect(losses[0]).toBeGreaterThan(0.2);
-    expect(losses[39]).toBeLessThan(0.01);
+    expect(losses[39]).toBeLessThan(1e-4);
     expect(losses[39]).toBeLessThan(losses[0] / 4);
     const pred = await arr(model.forward(x).argmax(1));
     expect(pred.filter((p, i) => p === ys[i]).length).toBe(n);
   });
 
-  it('a fixed random teacher network, 60 compiled Adam steps: the training loss falls below 0.05', async () => {
+  it('a fixed random teacher network, 60 compiled Adam steps: the training loss falls below 0.02', async () => {
     kn.manualSeed(2);
     const teacher = new kn.nn.Sequential(new kn.nn.Linear(8, 32), new kn.nn.Tanh(), new kn.nn.Linear(32, 4));
     const n = 64;
@@ -281,7 +281,7 @@ describe('an MLP learns', () => {
     const acc = pt.filter((p, i) => p === yt[i]).length / 256;
     // measured: 1.23 at step 0, 0.0023 after 60 steps; 82% on 256 held-out points (chance 25%)
     expect(losses[0]).toBeGreaterThan(1.0);
-    expect(losses[59]).toBeLessThan(0.05);
-    expect(acc).toBeGreaterThan(0.6);
+    expect(losses[59]).toBeLessThan(0.02);
+    expect(acc).toBeGreaterThan(0.72);
   });
 });
