@@ -226,13 +226,15 @@ export class Tensor {
   private reduce(op: 'sum' | 'max' | 'min' | 'argmax' | 'argmin', dim: number | number[] | undefined, keepdim: boolean): Tensor {
     const axes = normAxes(dim, this.ndim, op);
     if (op !== 'sum') checkDtype(op, this, 'numeric');
-    for (const a of axes) if (this.shape[a] === 0) throw opError(op, `cannot reduce over an empty dimension ${a} of shape ${shapeStr(this.shape)}`);
     const outShape = this.shape.filter((_, i) => !axes.includes(i));
     const src = this.dtype === 'bool' ? this.cast('int32') : this;
+    const empty = axes.find((a) => this.shape[a] === 0);
+    if (empty !== undefined && op !== 'sum') throw opError(op, `cannot reduce over an empty dimension ${empty} of shape ${shapeStr(this.shape)}: it has no identity`);
     // axes of size 1 need no kernel: reducing over them is a reshape
     const arg = op === 'argmax' || op === 'argmin';
     const reduced = arg ? axes : axes.filter((a) => this.shape[a] !== 1);
-    let r = reduced.length ? make(op, [src], { axes: reduced }).reshape(...outShape) : src.reshape(...outShape);
+    let r = empty !== undefined ? make('fill', [src], { value: 0, shape: outShape, dtype: src.dtype })
+      : reduced.length ? make(op, [src], { axes: reduced }).reshape(...outShape) : src.reshape(...outShape);
     // the kernel gives a packed dtype's wide one (float16 -> float32); integer sums stay int32
     const want: DType = arg ? 'int32' : op === 'sum' && !isFloat(src.dtype) ? 'int32' : src.dtype;
     if (r.dtype !== want) r = r.cast(want);
@@ -303,6 +305,12 @@ export class Tensor {
   std(dim?: number | number[], keepdim = false, opts?: VarOptions): Tensor { return this.var(dim, keepdim, opts, 'std').sqrt(); }
   logsumexp(dim: number | number[], keepdim = false): Tensor {
     const axes = normAxes(dim, this.ndim, 'logsumexp');
+    if (axes.some((a) => this.shape[a] === 0)) {
+      // as PyTorch: the log of an empty sum is -inf
+      const shape = this.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const r = make('fill', [this], { value: -Infinity, shape, dtype: this.dtype });
+      return keepdim ? r : r.reshape(...this.shape.filter((_, i) => !axes.includes(i)));
+    }
     // as PyTorch: an infinite max is not subtracted (all -inf gives -inf, a +inf gives +inf)
     const top = this.amax(axes, true).detach();
     const m = top.isinf().where(0, top);
@@ -578,7 +586,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const b3 = b2.expandTo([...batch, K, N]).reshape(B, K, N);
   // float16 operands give a float16 product, as PyTorch's: the kernel accumulates and stores
   // float32 (packed float16 is written by elementwise kernels), then the product is rounded
-  let out = make('matmul', [a3, b3], {});
+  let out = K === 0 ? make('fill', [a3, b3], { value: 0, shape: [B, M, N], dtype: 'float32' }) : make('matmul', [a3, b3], {});
   const want = resultType([a.dtype, b.dtype]);
   if (out.dtype !== want) out = out.cast(want);
   out = out.reshape(...batch, M, N);
@@ -610,7 +618,7 @@ export function concat(ts: Tensor[], dim = 0): Tensor {
     }
   }
   const parts = ts.filter((t) => t.shape[d] > 0);
-  if (parts.length === 1) return parts[0];
+  if (parts.length <= 1) return parts[0] ?? ts[0];
   // a packed dtype is stored a word at a time by one kernel: a few inputs per concat node
   if (perWord(dt) > 1 && parts.length > 4) {
     const chunks: Tensor[] = [];

@@ -2,13 +2,19 @@
 // source's value is computed inline wherever it is read.
 import { type Node, numel, shapeStr, sameShape } from '../ir.js';
 import { type DType, castValue, literal } from '../dtype.js';
-import type { SourceDef, AssignDef } from './types.js';
+import { type SourceDef, type AssignDef, tensorClass } from './types.js';
 import { threefry2x32, bitsToNumber, type RandDist } from '../threefry.js';
 
 export interface SourceAttrs {
   /** a realized leaf: its values come from the caller (an upload, a compiled function's input) */
   buffer: { shape: number[]; dtype: DType };
   const: { value: number; shape: number[]; dtype: DType };
+  /**
+   * `value` everywhere, made from operands that hold no elements (a sum over an empty dim, a
+   * matmul whose inner dim is 0): they stay inputs, so gradients reach what made them (zeros,
+   * as PyTorch's), but no kernel reads them
+   */
+  fill: { value: number; shape: number[]; dtype: DType };
   /** 0, 1, ..., n - 1 as int32 */
   arange: { n: number };
   /**
@@ -34,6 +40,24 @@ const constant: Def<'const'> = {
   // a float32 constant holds the float32 value nearest attrs.value (0.1 is not 0.1)
   ref: (n) => new Float64Array(numel(n.shape)).fill(castValue(n.attrs.value, n.dtype)),
   inline: (_, n) => literal(n.attrs.value, n.dtype),
+};
+
+const fill: Def<'fill'> = {
+  family: 'source',
+  infer: (ins, a) => {
+    const full = ins.find((n) => numel(n.shape) > 0);
+    if (full) throw new Error(`fill: its operands must hold no elements, got ${shapeStr(full.shape)}`);
+    return { shape: a.shape.slice(), dtype: a.dtype };
+  },
+  ref: (n) => new Float64Array(numel(n.shape)).fill(castValue(n.attrs.value, n.dtype)),
+  // a let, not a literal: the mean of an empty dim divides this 0 by a literal 0, and WGSL
+  // rejects a constant expression whose value is not finite
+  inline: (b, n) => {
+    const v = b.fresh('fill');
+    b.emit(`let ${v} = ${literal(n.attrs.value, n.dtype)};`);
+    return v;
+  },
+  grad: (_, ins) => ins.map((x) => tensorClass(x).make('const', [], { value: 0, shape: x.shape, dtype: x.dtype })),
 };
 
 const arange: Def<'arange'> = {
@@ -67,7 +91,7 @@ const rand: Def<'rand'> = {
   },
 };
 
-export const SOURCE_OPS: { [K in keyof SourceAttrs]: Def<K> } = { buffer, const: constant, arange, rand };
+export const SOURCE_OPS: { [K in keyof SourceAttrs]: Def<K> } = { buffer, const: constant, fill, arange, rand };
 
 export const ASSIGN_OPS: { [K in keyof AssignAttrs]: AssignDef<AssignAttrs[K]> } = {
   assign: {
